@@ -1,0 +1,359 @@
+"""What every news site spider shares: crawl modes, argument checking, listing pages, error accounting.
+
+A CMS family subclasses `NewsSpider` and implements `extract_article`; a site subclasses its family and
+sets a few attributes (name, domains, base_url, paths, selector overrides). Selectors are data: CSS by
+default, XPath when the string starts with "/" or "(".
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+from typing import Any, ClassVar
+from urllib.parse import urlsplit, urlunsplit
+
+import scrapy
+from parsel import Selector, SelectorList
+
+from newscrawl.dates import jalali_str, parse_date_arg, parse_rfc822, to_tehran_iso
+from newscrawl.loaders import ArticleLoader
+
+MAX_IDS = 1_000_000
+
+
+class ArgumentError(ValueError):
+    """A bad spider argument; the crawl command prints it as one line and exits 2."""
+
+
+def _truthy(value: Any, name: str) -> bool:
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off", ""):
+        return False
+    raise ArgumentError(f"{name}: expected 1 or 0, got {value!r}")
+
+
+def parse_ids(spec: str) -> list[int]:
+    """'818200-818300' or '1,5,7-9' → ids in the order given (ranges inclusive)."""
+    ids: list[int] = []
+    for part in str(spec).replace(" ", "").split(","):
+        m = re.fullmatch(r"(\d+)(?:-(\d+))?", part)
+        if not m:
+            raise ArgumentError(f"ids: {part!r} is not a number or a range like 818200-818300")
+        lo, hi = int(m[1]), int(m[2] or m[1])
+        if hi < lo:
+            raise ArgumentError(f"ids: range {part!r} runs backwards")
+        if len(ids) + hi - lo + 1 > MAX_IDS:
+            raise ArgumentError(f"ids: more than {MAX_IDS:,} ids; split the crawl")
+        ids.extend(range(lo, hi + 1))
+    return ids
+
+
+def sel(root: Selector | SelectorList, query: str) -> SelectorList:
+    """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS."""
+    if not query:
+        return SelectorList([])
+    if query.startswith(("/", "(", "./")):
+        return root.xpath(query)
+    return root.css(query)
+
+
+class NewsSpider(scrapy.Spider):
+    """Base of all site spiders. Spider arguments (all optional):
+
+    mode=rss|archive|ids|url (inferred from the other arguments when absent), since/until (archive;
+    Jalali 1397/04/30 or Gregorian 2018-07-21, 'today', 'yesterday'), ids=818200-818300, url=<article>,
+    service=<service id>, base_url=<override scheme://host[/prefix], e.g. the local test site>.
+    """
+
+    family: ClassVar[str] = ""
+    #: the site's real root; `-a base_url=` replaces it (e.g. http://127.0.0.1:8000)
+    base_url: ClassVar[str] = ""
+    rss_path: ClassVar[str | None] = None
+    service_rss_path: ClassVar[str | None] = None
+    #: format fields: {since} {until} as Jalali YYYY/MM/DD, {service}
+    archive_path: ClassVar[str | None] = None
+    archive_service_path: ClassVar[str | None] = None
+    archive_per_day: ClassVar[bool] = False
+    #: format field {id}
+    article_path: ClassVar[str | None] = None
+    #: news code from an article URL (group 1)
+    article_url_re: ClassVar[str] = r"/news/(\d+)"
+    selectors: ClassVar[dict[str, str]] = {}
+    selector_overrides: ClassVar[dict[str, str]] = {}
+    #: paths used by `scrapy check` (contracts), relative to base_url
+    contract_paths: ClassVar[dict[str, str]] = {}
+
+    ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url")
+
+    def __init__(self, *args, **kwargs):
+        spider_kwargs = {k: v for k, v in kwargs.items() if k not in self.ARGS}
+        super().__init__(*args, **spider_kwargs)
+        self.options = self.check_args(**{k: v for k, v in kwargs.items() if k in self.ARGS})
+        self.root = self.options["base_url"] or self.base_url
+        hosts = {urlsplit(self.root).hostname or ""} | set(getattr(self, "allowed_domains", None) or [])
+        self.allowed_domains = sorted(h for h in hosts if h)
+        self.sel_map = {**self.selectors, **self.selector_overrides}
+
+    # -- arguments ---------------------------------------------------------------------------------
+    @classmethod
+    def modes(cls) -> tuple[str, ...]:
+        available = []
+        if cls.rss_path:
+            available.append("rss")
+        if cls.archive_path:
+            available.append("archive")
+        if cls.article_path:
+            available.append("ids")
+        available.append("url")
+        return tuple(available)
+
+    @classmethod
+    def check_args(cls, **kwargs) -> dict[str, Any]:
+        """Validate spider arguments; raise ArgumentError with a one-line message. Unknown names are
+        rejected by the crawl command (Scrapyd adds its own `_job`, which is allowed)."""
+        unknown = sorted(k for k in kwargs if k not in cls.ARGS and not k.startswith("_"))
+        if unknown:
+            raise ArgumentError(f"unknown argument {unknown[0]!r}; known: {', '.join(cls.ARGS)}")
+        opts: dict[str, Any] = dict.fromkeys(cls.ARGS)
+        opts.update({k: v for k, v in kwargs.items() if k in cls.ARGS and v not in (None, "")})
+        mode = opts["mode"]
+        if mode is None:
+            mode = ("url" if opts["url"] else "ids" if opts["ids"] else
+                    "archive" if (opts["since"] or opts["until"]) else cls.modes()[0])
+        if mode not in cls.modes():
+            raise ArgumentError(f"mode: {mode!r} is not one of {', '.join(cls.modes())} for {cls.name}")
+        opts["mode"] = mode
+        if opts["base_url"]:
+            parts = urlsplit(opts["base_url"])
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise ArgumentError(f"base_url: {opts['base_url']!r} is not an http(s) URL")
+            opts["base_url"] = opts["base_url"].rstrip("/")
+        if mode == "url":
+            if not opts["url"]:
+                raise ArgumentError("url mode needs -a url=<article URL>")
+            host = urlsplit(opts["url"]).hostname or ""
+            known = set(getattr(cls, "allowed_domains", None) or []) | {
+                urlsplit(opts["base_url"] or cls.base_url).hostname or ""}
+            if cls.name != "generic" and not any(host == d or host.endswith("." + d) for d in known if d):
+                raise ArgumentError(f"url: {opts['url']!r} is not on {cls.name} ({', '.join(sorted(known))})")
+        elif opts["url"]:
+            raise ArgumentError(f"url is only for mode=url, not mode={mode}")
+        if mode == "ids":
+            if not opts["ids"]:
+                raise ArgumentError("ids mode needs -a ids=<from-to>, e.g. ids=818200-818300")
+            opts["ids"] = parse_ids(opts["ids"])
+        elif opts["ids"]:
+            raise ArgumentError(f"ids is only for mode=ids, not mode={mode}")
+        if mode == "archive":
+            try:
+                until = parse_date_arg(opts["until"]) if opts["until"] else None
+                since = parse_date_arg(opts["since"]) if opts["since"] else None
+            except ValueError as exc:
+                raise ArgumentError(str(exc)) from None
+            until = until or parse_date_arg("today")
+            since = since or until
+            if since > until:
+                raise ArgumentError(f"since ({since}) is after until ({until})")
+            opts["since"], opts["until"] = since, until
+        elif opts["since"] or opts["until"]:
+            raise ArgumentError(f"since/until are only for mode=archive, not mode={mode}")
+        if opts["service"] is not None and not re.fullmatch(r"[\w-]+", str(opts["service"])):
+            raise ArgumentError(f"service: {opts['service']!r} is not a service id")
+        return opts
+
+    # -- URLs ----------------------------------------------------------------------------------------
+    def site_url(self, path: str) -> str:
+        return self.root + path
+
+    def rebase(self, url: str) -> str:
+        """Point an absolute link on the real site at the overridden base_url (local test site)."""
+        if not self.options["base_url"]:
+            return url
+        parts = urlsplit(url)
+        real = urlsplit(self.base_url)
+        host = parts.hostname or ""
+        real_host = (real.hostname or "").removeprefix("www.")
+        if host and real_host and (host == real_host or host.endswith("." + real_host)):
+            base = urlsplit(self.root)
+            return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
+        return url
+
+    def news_code_from_url(self, url: str) -> str | None:
+        m = re.search(self.article_url_re, url)
+        return m.group(1) if m else None
+
+    def archive_urls(self, since: date, until: date):
+        """First listing page(s) of the archive: one URL for the range, or one per day when the
+        site's archive shows a single day (`archive_per_day`, format fields {year} {month} {day})."""
+        service = self.options["service"]
+        template = self.archive_service_path if service and self.archive_service_path else self.archive_path
+        if not self.archive_per_day:
+            yield self.site_url(template.format(since=jalali_str(since), until=jalali_str(until), service=service))
+            return
+        day = until
+        while day >= since:  # newest first, like the site's own archive
+            year, month, dom = (int(p) for p in jalali_str(day).split("/"))
+            yield self.site_url(template.format(year=year, month=month, day=dom, service=service))
+            day -= timedelta(days=1)
+
+    # -- crawl -----------------------------------------------------------------------------------------
+    async def start(self):
+        for request in self.initial_requests():
+            yield request
+
+    def initial_requests(self):
+        mode, opts = self.options["mode"], self.options
+        if mode == "rss":
+            path = self.service_rss_path.format(service=opts["service"]) if (
+                opts["service"] and self.service_rss_path) else self.rss_path
+            yield scrapy.Request(self.site_url(path), callback=self.parse_rss)
+        elif mode == "archive":
+            for url in self.archive_urls(opts["since"], opts["until"]):
+                yield scrapy.Request(url, callback=self.parse_archive)
+        elif mode == "ids":
+            for news_id in opts["ids"]:
+                yield scrapy.Request(self.site_url(self.article_path.format(id=news_id)),
+                                     callback=self.parse_article)
+        else:
+            yield scrapy.Request(self.rebase(opts["url"]), callback=self.parse_article)
+
+    def article_requests(self, urls, meta_dates: dict[str, str] | None = None):
+        """Requests for article links found on a listing page (RSS, archive)."""
+        for url in urls:
+            meta = {"listing_date": meta_dates[url]} if meta_dates and meta_dates.get(url) else {}
+            yield scrapy.Request(self.rebase(url), callback=self.parse_article, meta=meta)
+
+    def parse_rss(self, response):
+        """Article links of an RSS feed; pubDate kept as a fallback date.
+
+        @path rss
+        @returns requests 1
+        """
+        response.selector.remove_namespaces()
+        urls, dates = [], {}
+        for item in response.xpath("//item"):
+            link = (item.xpath("link/text()").get() or item.xpath("guid/text()").get() or "").strip()
+            if not link:
+                continue
+            url = response.urljoin(link)
+            urls.append(url)
+            published = parse_rfc822((item.xpath("pubDate/text()").get() or "").strip())
+            if published:
+                dates[url] = to_tehran_iso(published)
+        self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(urls))
+        if not urls:
+            self.logger.warning("no article links in feed %s", response.url)
+        yield from self.article_requests(urls, dates)
+
+    def parse_archive(self, response):
+        """Article links of an archive page, then the next page.
+
+        @path archive
+        @returns requests 1
+        """
+        links = [response.urljoin(h.strip()) for h in sel(response, self.sel_map["archive_links"]).getall()]
+        links = [u for u in links if self.news_code_from_url(u)]
+        self.crawler.stats.inc_value("newscrawl/listing/archive_pages")
+        self.crawler.stats.inc_value("newscrawl/listing/archive_links", len(links))
+        yield from self.article_requests(links)
+        next_href = sel(response, self.sel_map.get("archive_next", "")).get()
+        if next_href and links:
+            yield scrapy.Request(self.rebase(response.urljoin(next_href.strip())), callback=self.parse_archive)
+
+    def parse_article(self, response):
+        """One article page → one item (validation happens in the pipelines).
+
+        @path article
+        @returns items 1 1
+        @scrapes site news_code url title body published_at_raw
+        """
+        try:
+            item = self.extract_article(response)
+        except Exception as exc:  # a broken page must never stop the crawl
+            self.crawler.stats.inc_value("newscrawl/parse_errors")
+            self.logger.error("cannot parse %s: %s: %s", response.url, type(exc).__name__, exc)
+            return
+        if item is not None:
+            yield item
+
+    def new_loader(self, response) -> ArticleLoader:
+        digits = self.settings.get("NEWSCRAWL_TEXT_DIGITS", "keep") if self.settings else "keep"
+        loader = ArticleLoader(response=response, digits=digits)
+        loader.add_value("site", self.name)
+        return loader
+
+    def extract_article(self, response):
+        raise NotImplementedError
+
+
+class TemplateSpider(NewsSpider):
+    """A family whose pages are read with a selector map (`selectors`, overridden per site).
+
+    Keys: container, title, kicker, lead, lead_drop, body, body_drop, news_code, date, date_drop,
+    category, tags, images, archive_links, archive_next. JSON-LD/OpenGraph fill what the template lacks
+    and give a machine-readable date that the Dates pipeline uses as a cross-check and fallback.
+    """
+
+    #: a closing line that is not article text
+    signoff_re: ClassVar[str] = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
+    #: a "read more" box inside the body links elsewhere (Khabaronline's «بیشتر بخوانید:»)
+    read_more_re: ClassVar[str] = r"\s*(بیشتر بخوانید|بخوانید|پیشنهاد ما|مطالب مرتبط)\s*:"
+
+    def extract_article(self, response):
+        from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
+
+        s = self.sel_map
+        scope = sel(response, s["container"])[:1] if s.get("container") else None
+        page = scope[0] if scope else response.selector
+        ld = metadata.jsonld_article(response)
+        loader = self.new_loader(response)
+        body = sel(page, s["body"])[:1]
+        if body:
+            paragraphs = html.paragraphs(body[0], s.get("body_drop"))
+            paragraphs = [p for p in paragraphs if not re.match(self.read_more_re, p)]
+            while paragraphs and re.fullmatch(self.signoff_re, paragraphs[-1].strip()):
+                paragraphs.pop()  # «انتهای پیام» and the like close the article; they are not text
+            loader.add_value("body", paragraphs)
+        for field in ("title", "kicker", "lead"):
+            nodes = sel(page, s.get(field, ""))[:1]
+            text = html.text_of(nodes, s.get(f"{field}_drop"))
+            if text:
+                loader.add_value(field, text)
+        if not loader.get_output_value("title"):
+            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
+        if not loader.get_output_value("lead"):
+            loader.add_value("lead", metadata.ld_text(ld, "description"))
+        code_text = html.text_of(sel(page, s.get("news_code", "")), s.get("news_code_drop"))
+        url_code = self.news_code_from_url(response.url)
+        loader.add_value("news_code", code_text or None)
+        loader.add_value("news_code", url_code)
+        code = loader.get_output_value("news_code")
+        if code and url_code and code != url_code:
+            self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
+            self.logger.warning("news code %s on page differs from URL %s", code, response.url)
+        loader.add_value("url", self.canonical_url(response, code))
+        raw_date = html.text_of(sel(page, s.get("date", "")), s.get("date_drop"))
+        loader.add_value("published_at_raw", raw_date or None)
+        loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
+                         or metadata.meta(response, "article:published_time", "datePublished")
+                         or response.meta.get("listing_date"))
+        section = metadata.meta(response, "article:section")
+        loader.add_value("category", sel(page, s.get("category", "")).getall()
+                         or (re.split(r"\s*[>»/]\s*", section) if section else [])
+                         or sel(page, s.get("category_fallback", "")).getall()
+                         or metadata.ld_list(ld, "articleSection"))
+        loader.add_value("tags", sel(page, s.get("tags", "")).getall() or metadata.ld_list(ld, "keywords"))
+        loader.add_value("images", sel(page, s.get("images", "")).getall())
+        return loader.load_item()
+
+    def canonical_url(self, response, code: str | None) -> str:
+        """The article's stable URL: rel=canonical when it names the same news code, else the short
+        `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article)."""
+        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+        if canonical and code and self.news_code_from_url(canonical) == code:
+            return self.rebase(response.urljoin(canonical.strip()))
+        if code and self.article_path:
+            return self.site_url(self.article_path.format(id=code))
+        return response.url

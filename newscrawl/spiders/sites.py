@@ -1,0 +1,96 @@
+"""Sites as data: a name, its domains, its root URL and only what differs from its CMS family.
+
+Evidence for each selector is in ../shared/realpages/SELECTORS.md; README's site table says which
+sites were checked on a real page and which on a fixture written from that documentation."""
+
+from newscrawl.spiders.iransamaneh import IranSamanehSpider
+from newscrawl.spiders.nastooh import NastoohSpider
+
+# -- IranSamaneh ------------------------------------------------------------------------------------
+
+
+class TabnakSpider(IranSamanehSpider):
+    name = "tabnak"
+    allowed_domains = ["tabnak.ir"]
+    base_url = "https://www.tabnak.ir"
+
+
+class YjcSpider(IranSamanehSpider):
+    name = "yjc"
+    allowed_domains = ["yjc.news", "yjc.ir"]
+    base_url = "https://www.yjc.news"
+
+
+class AsriranSpider(IranSamanehSpider):
+    name = "asriran"
+    allowed_domains = ["asriran.com"]
+    base_url = "https://www.asriran.com"
+    selector_overrides = {"container": ".col1-news, .gutter_news", "title": "h1.Htag, h1.title, h1"}
+
+
+class EntekhabSpider(IranSamanehSpider):
+    name = "entekhab"
+    allowed_domains = ["entekhab.ir"]
+    base_url = "https://www.entekhab.ir"
+    selector_overrides = {"title": "h1.title, h1.Htag, h1", "body": "div.khabar-matn, div.body"}
+
+
+class FararuSpider(IranSamanehSpider):
+    name = "fararu"
+    allowed_domains = ["fararu.com"]
+    base_url = "https://fararu.com"
+    selector_overrides = {"container": ".col-main-news, .gutter_news", "lead": ".content-lead-news, .subtitle"}
+
+
+class BultannewsSpider(IranSamanehSpider):
+    name = "bultannews"
+    allowed_domains = ["bultannews.com"]
+    base_url = "https://www.bultannews.com"
+    selector_overrides = {"container": ".main_body .col-md-27, .main_body", "title": "h1",
+                          "date": "time, .news_pdate_c"}
+
+
+class AftabnewsSpider(IranSamanehSpider):
+    name = "aftabnews"
+    allowed_domains = ["aftabnews.ir"]
+    base_url = "https://aftabnews.ir"
+
+
+class KayhanSpider(IranSamanehSpider):
+    name = "kayhan"
+    allowed_domains = ["kayhan.ir"]
+    base_url = "https://kayhan.ir"
+
+
+# -- Nastooh --------------------------------------------------------------------------------------------
+
+
+class IsnaSpider(NastoohSpider):
+    name = "isna"
+    allowed_domains = ["isna.ir"]
+    base_url = "https://www.isna.ir"
+
+
+class MehrSpider(NastoohSpider):
+    name = "mehr"
+    allowed_domains = ["mehrnews.com"]
+    base_url = "https://www.mehrnews.com"
+
+
+class IrnaSpider(NastoohSpider):
+    name = "irna"
+    allowed_domains = ["irna.ir"]
+    base_url = "https://www.irna.ir"
+
+
+class HamshahriSpider(NastoohSpider):
+    name = "hamshahri"
+    allowed_domains = ["hamshahrionline.ir"]
+    base_url = "https://www.hamshahrionline.ir"
+
+
+class KhabaronlineSpider(NastoohSpider):
+    name = "khabaronline"
+    allowed_domains = ["khabaronline.ir"]
+    base_url = "https://www.khabaronline.ir"
+    selector_overrides = {"body_drop": ".item-img, figure, .item-nav, .tags, .read-more, .readmore"}
