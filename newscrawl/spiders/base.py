@@ -148,8 +148,8 @@ class NewsSpider(scrapy.Spider):
             raise ArgumentError(f"ids is only for mode=ids, not mode={mode}")
         if mode == "archive":
             try:
-                until = parse_date_arg(opts["until"]) if opts["until"] else None
-                since = parse_date_arg(opts["since"]) if opts["since"] else None
+                until = parse_date_arg(opts["until"], "until") if opts["until"] else None
+                since = parse_date_arg(opts["since"], "since") if opts["since"] else None
             except ValueError as exc:
                 raise ArgumentError(str(exc)) from None
             until = until or parse_date_arg("today")
