@@ -71,6 +71,14 @@ EXTENSIONS = {
     "newscrawl.report.CrawlReport": 500,
 }
 
+# Distributed crawling: set NEWSCRAWL_REDIS_URL (and a NEWSCRAWL_CRAWL_ID per crawl) on every worker.
+NEWSCRAWL_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "")
+NEWSCRAWL_CRAWL_ID = os.environ.get("NEWSCRAWL_CRAWL_ID", "default")
+NEWSCRAWL_REDIS_IDLE_CLOSE = 10.0
+ADDONS = {
+    "newscrawl.distributed.RedisAddon": 100,
+}
+
 SPIDER_CONTRACTS = {
     "newscrawl.contracts.PathContract": 10,
 }

@@ -85,7 +85,7 @@ class NewsSpider(scrapy.Spider):
     #: paths used by `scrapy check` (contracts), relative to base_url
     contract_paths: ClassVar[dict[str, str]] = {}
 
-    ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url")
+    ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental")
 
     def __init__(self, *args, **kwargs):
         spider_kwargs = {k: v for k, v in kwargs.items() if k not in self.ARGS}
@@ -159,6 +159,9 @@ class NewsSpider(scrapy.Spider):
             opts["since"], opts["until"] = since, until
         elif opts["since"] or opts["until"]:
             raise ArgumentError(f"since/until are only for mode=archive, not mode={mode}")
+        default_incremental = mode in ("rss", "archive")
+        opts["incremental"] = (default_incremental if opts["incremental"] is None
+                               else _truthy(opts["incremental"], "incremental"))
         if opts["service"] is not None and not re.fullmatch(r"[\w-]+", str(opts["service"])):
             raise ArgumentError(f"service: {opts['service']!r} is not a service id")
         return opts
@@ -219,6 +222,23 @@ class NewsSpider(scrapy.Spider):
         else:
             yield scrapy.Request(self.rebase(opts["url"]), callback=self.parse_article)
 
+    def known_codes(self, codes: list[str]) -> set[str]:
+        """News codes already stored (incremental crawling); empty when there is no store."""
+        from newscrawl.storage import store_for
+
+        store = store_for(self.crawler, create=False)
+        return store.known_codes(self.name, codes) if store is not None and codes else set()
+
+    def new_links(self, urls: list[str]) -> list[str]:
+        """Drop links to articles already stored, before downloading them (when incremental)."""
+        if not self.options["incremental"]:
+            return urls
+        codes = {url: self.news_code_from_url(url) for url in urls}
+        known = self.known_codes([c for c in codes.values() if c])
+        fresh = [url for url in urls if codes[url] not in known]
+        self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
+        return fresh
+
     def article_requests(self, urls, meta_dates: dict[str, str] | None = None):
         """Requests for article links found on a listing page (RSS, archive)."""
         for url in urls:
@@ -245,7 +265,7 @@ class NewsSpider(scrapy.Spider):
         self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(urls))
         if not urls:
             self.logger.warning("no article links in feed %s", response.url)
-        yield from self.article_requests(urls, dates)
+        yield from self.article_requests(self.new_links(urls), dates)
 
     def parse_archive(self, response):
         """Article links of an archive page, then the next page.
@@ -257,9 +277,14 @@ class NewsSpider(scrapy.Spider):
         links = [u for u in links if self.news_code_from_url(u)]
         self.crawler.stats.inc_value("newscrawl/listing/archive_pages")
         self.crawler.stats.inc_value("newscrawl/listing/archive_links", len(links))
-        yield from self.article_requests(links)
+        fresh = self.new_links(links)
+        yield from self.article_requests(fresh)
         next_href = sel(response, self.sel_map.get("archive_next", "")).get()
-        if next_href and links:
+        if links and not fresh:
+            # a whole page of known articles: the rest of the archive is older and already stored
+            self.logger.info("archive page %s is all known; not paginating further", response.url)
+            self.crawler.stats.inc_value("newscrawl/incremental/archive_stopped")
+        elif next_href and links:
             yield scrapy.Request(self.rebase(response.urljoin(next_href.strip())), callback=self.parse_archive)
 
     def parse_article(self, response):
