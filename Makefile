@@ -19,8 +19,8 @@ install: $(VENV)/.installed
 demo: install
 	mkdir -p data
 	NEWSCRAWL_REPLAY=$(DEMO) $(SCRAPY) crawl tabnak -a mode=archive -a since=1397/04/29 -a until=1397/04/30 \
-		--logfile data/demo.log -L INFO
-	NEWSCRAWL_REPLAY=$(DEMO) $(SCRAPY) crawl tabnak -a mode=rss --logfile data/demo.log -L INFO
+		-o data/tabnak.jsonl --logfile data/demo.log -L INFO
+	NEWSCRAWL_REPLAY=$(DEMO) $(SCRAPY) crawl tabnak -a mode=rss -o data/tabnak.jsonl --logfile data/demo.log -L INFO
 	$(SCRAPY) summary --brief
 
 ## The whole suite (unit, real pages, end-to-end crawls, PostgreSQL, Redis, Scrapyd, Chromium)

@@ -9,7 +9,11 @@ class PathContract(Contract):
 
     name = "path"
 
+    def __init__(self, method, *args):
+        super().__init__(method, *args)
+        self.spider = method.__self__
+
     def adjust_request_args(self, args):
-        spider = self.method.__self__
+        spider = self.spider
         args["url"] = spider.site_url(spider.contract_paths[self.args[0]])
         return args

@@ -6,6 +6,8 @@ Settings that differ between machines (database, replay, Redis) also read the en
 
 import os
 
+from newscrawl.items import FIELDS
+
 BOT_NAME = "newscrawl"
 SPIDER_MODULES = ["newscrawl.spiders"]
 NEWSPIDER_MODULE = "newscrawl.spiders"
@@ -35,17 +37,13 @@ LOG_LEVEL = os.environ.get("NEWSCRAWL_LOG_LEVEL", "INFO")
 # Output: JSON Lines per spider under data/ (feed exports), and the database (pipelines).
 NEWSCRAWL_DATA_DIR = os.environ.get("NEWSCRAWL_DATA_DIR", "data")
 FEED_EXPORT_ENCODING = "utf-8"
+# One JSON Lines file per spider and run (a JOBDIR resume continues its run's file); written
+# crash-safe by newscrawl.feeds.SafeFileFeedStorage, also for -o/-O paths.
 FEEDS = {
-    os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s.jsonl"): {
-        "format": "jsonlines",
-        "encoding": "utf-8",
-        "overwrite": False,
-        "fields": [
-            "site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
-            "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at",
-        ],
-    },
+    os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s", "%(run_id)s.jsonl"): {"format": "jsonlines", "overwrite": False},
 }
+FEED_EXPORT_FIELDS = list(FIELDS)
+FEED_STORAGES = {"": "newscrawl.feeds.SafeFileFeedStorage", "file": "newscrawl.feeds.SafeFileFeedStorage"}
 NEWSCRAWL_DATABASE_URL = os.environ.get(
     "NEWSCRAWL_DATABASE_URL", "sqlite:///" + os.path.join(NEWSCRAWL_DATA_DIR, "newscrawl.sqlite3")
 )

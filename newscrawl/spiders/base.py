@@ -95,6 +95,16 @@ class NewsSpider(scrapy.Spider):
         hosts = {urlsplit(self.root).hostname or ""} | set(getattr(self, "allowed_domains", None) or [])
         self.allowed_domains = sorted(h for h in hosts if h)
         self.sel_map = {**self.selectors, **self.selector_overrides}
+        self.seen: set[str] = set()  # URLs requested in this process (see `request`)
+        self.resumed = False
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        from newscrawl.feeds import run_id
+
+        spider.run_id = run_id(crawler.settings)  # feed file name: %(run_id)s in FEEDS
+        return spider
 
     # -- arguments ---------------------------------------------------------------------------------
     @classmethod
@@ -203,24 +213,41 @@ class NewsSpider(scrapy.Spider):
 
     # -- crawl -----------------------------------------------------------------------------------------
     async def start(self):
+        state = getattr(self, "state", None)  # set by Scrapy's SpiderState when JOBDIR is used
+        if state is not None:
+            self.resumed = bool(state.get("started"))
+            state["started"] = True
         for request in self.initial_requests():
             yield request
+
+    def request(self, url: str, callback, **kwargs) -> scrapy.Request | None:
+        """A request that bypasses the (JOBDIR-persisted) dupefilter, deduplicated per process instead.
+
+        After a crash, the articles that were in flight are neither queued nor stored; a resumed crawl
+        must be able to request them again, which a persisted dupefilter would forbid. Stored articles
+        are skipped by the database (incremental mode), not by the dupefilter."""
+        if url in self.seen:
+            return None
+        self.seen.add(url)
+        return scrapy.Request(url, callback=callback, dont_filter=True, **kwargs)
 
     def initial_requests(self):
         mode, opts = self.options["mode"], self.options
         if mode == "rss":
             path = self.service_rss_path.format(service=opts["service"]) if (
                 opts["service"] and self.service_rss_path) else self.rss_path
-            yield scrapy.Request(self.site_url(path), callback=self.parse_rss)
+            yield self.request(self.site_url(path), self.parse_rss)
         elif mode == "archive":
             for url in self.archive_urls(opts["since"], opts["until"]):
-                yield scrapy.Request(url, callback=self.parse_archive)
+                yield self.request(url, self.parse_archive)
         elif mode == "ids":
-            for news_id in opts["ids"]:
-                yield scrapy.Request(self.site_url(self.article_path.format(id=news_id)),
-                                     callback=self.parse_article)
+            codes = [str(i) for i in opts["ids"]]
+            known = self.known_codes(codes) if opts["incremental"] else set()
+            for code in codes:
+                if code not in known:
+                    yield self.request(self.site_url(self.article_path.format(id=code)), self.parse_article)
         else:
-            yield scrapy.Request(self.rebase(opts["url"]), callback=self.parse_article)
+            yield self.request(self.rebase(opts["url"]), self.parse_article)
 
     def known_codes(self, codes: list[str]) -> set[str]:
         """News codes already stored (incremental crawling); empty when there is no store."""
@@ -243,7 +270,9 @@ class NewsSpider(scrapy.Spider):
         """Requests for article links found on a listing page (RSS, archive)."""
         for url in urls:
             meta = {"listing_date": meta_dates[url]} if meta_dates and meta_dates.get(url) else {}
-            yield scrapy.Request(self.rebase(url), callback=self.parse_article, meta=meta)
+            request = self.request(self.rebase(url), self.parse_article, meta=meta)
+            if request is not None:
+                yield request
 
     def parse_rss(self, response):
         """Article links of an RSS feed; pubDate kept as a fallback date.
@@ -280,12 +309,15 @@ class NewsSpider(scrapy.Spider):
         fresh = self.new_links(links)
         yield from self.article_requests(fresh)
         next_href = sel(response, self.sel_map.get("archive_next", "")).get()
-        if links and not fresh:
+        if links and not fresh and not self.resumed:
             # a whole page of known articles: the rest of the archive is older and already stored
+            # (a resumed crawl walks on: articles in flight at the crash may be further back)
             self.logger.info("archive page %s is all known; not paginating further", response.url)
             self.crawler.stats.inc_value("newscrawl/incremental/archive_stopped")
         elif next_href and links:
-            yield scrapy.Request(self.rebase(response.urljoin(next_href.strip())), callback=self.parse_archive)
+            request = self.request(self.rebase(response.urljoin(next_href.strip())), self.parse_archive)
+            if request is not None:
+                yield request
 
     def parse_article(self, response):
         """One article page → one item (validation happens in the pipelines).
