@@ -18,9 +18,9 @@ install: $(VENV)/.installed
 ## Crawl the bundled Tabnak snapshot offline (archive, then RSS) into data/tabnak.jsonl and data/newscrawl.sqlite3
 demo: install
 	mkdir -p data
-	NEWSCRAWL_REPLAY=$(DEMO) $(SCRAPY) crawl tabnak -a mode=archive -a since=1397/04/29 -a until=1397/04/30 \
-		-o data/tabnak.jsonl --logfile data/demo.log -L INFO
-	NEWSCRAWL_REPLAY=$(DEMO) $(SCRAPY) crawl tabnak -a mode=rss -o data/tabnak.jsonl --logfile data/demo.log -L INFO
+	NEWSCRAWL_REPLAY=$(DEMO) NEWSCRAWL_FEED=data/tabnak.jsonl $(SCRAPY) crawl tabnak -a mode=archive -a since=1397/04/29 -a until=1397/04/30 \
+		--logfile data/demo.log -L INFO
+	NEWSCRAWL_REPLAY=$(DEMO) NEWSCRAWL_FEED=data/tabnak.jsonl $(SCRAPY) crawl tabnak -a mode=rss --logfile data/demo.log -L INFO
 	$(SCRAPY) summary --brief
 
 ## The whole suite (unit, real pages, end-to-end crawls, PostgreSQL, Redis, Scrapyd, Chromium)

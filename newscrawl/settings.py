@@ -39,9 +39,8 @@ NEWSCRAWL_DATA_DIR = os.environ.get("NEWSCRAWL_DATA_DIR", "data")
 FEED_EXPORT_ENCODING = "utf-8"
 # One JSON Lines file per spider and run (a JOBDIR resume continues its run's file); written
 # crash-safe by newscrawl.feeds.SafeFileFeedStorage, also for -o/-O paths.
-FEEDS = {
-    os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s", "%(run_id)s.jsonl"): {"format": "jsonlines", "overwrite": False},
-}
+NEWSCRAWL_FEED = os.environ.get("NEWSCRAWL_FEED") or os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s", "%(run_id)s.jsonl")
+FEEDS = {NEWSCRAWL_FEED: {"format": "jsonlines", "overwrite": False}}
 FEED_EXPORT_FIELDS = list(FIELDS)
 FEED_STORAGES = {"": "newscrawl.feeds.SafeFileFeedStorage", "file": "newscrawl.feeds.SafeFileFeedStorage"}
 NEWSCRAWL_DATABASE_URL = os.environ.get(

@@ -16,8 +16,9 @@ from newscrawl.demo.build import MANIFEST  # noqa: E402
 
 def crawl(tmp_path, *args):
     env = scrapy_env(NEWSCRAWL_REPLAY=str(DEMO_CASSETTES), NEWSCRAWL_DATA_DIR=str(tmp_path),
-                     NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/news.sqlite3")
-    result = run_scrapy("crawl", "tabnak", *args, "-o", str(tmp_path / "tabnak.jsonl"), "-L", "INFO", env=env)
+                     NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/news.sqlite3",
+                     NEWSCRAWL_FEED=str(tmp_path / "tabnak.jsonl"))
+    result = run_scrapy("crawl", "tabnak", *args, "-L", "INFO", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     report = json.loads((tmp_path / "tabnak-stats.json").read_text(encoding="utf-8"))
     return result, report
@@ -64,6 +65,17 @@ def test_items_are_clean(tmp_path):
             assert item["published_at"].endswith(("+04:30", "+03:30"))
     text = (tmp_path / "tabnak.jsonl").read_text(encoding="utf-8")
     assert "\\u" not in text and "\u200c" in text
+
+
+def test_default_feed_is_one_file_per_run(tmp_path):
+    env = scrapy_env(NEWSCRAWL_REPLAY=str(DEMO_CASSETTES), NEWSCRAWL_DATA_DIR=str(tmp_path),
+                     NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/news.sqlite3")
+    assert run_scrapy("crawl", "tabnak", *ARCHIVE, env=env).returncode == 0
+    assert run_scrapy("crawl", "tabnak", "-a", "mode=rss", env=env).returncode == 0
+    runs = sorted((tmp_path / "tabnak").glob("*.jsonl"))
+    assert len(runs) == 2
+    counts = [len(p.read_text(encoding="utf-8").splitlines()) for p in runs]
+    assert counts == [len(MANIFEST["archive_good_ids"]), len(MANIFEST["rss_only_good_ids"])]
 
 
 def test_second_run_adds_nothing(tmp_path):
