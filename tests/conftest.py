@@ -53,7 +53,8 @@ def free_port() -> int:
 
 
 def scrapy_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSCRAWL_")}
+    # no NEWSCRAWL_* from the caller, and no SCRAPY_SETTINGS_MODULE left by in-process tests
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
     env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(ROOT)}, **extra)
     return env
 

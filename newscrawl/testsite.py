@@ -1,0 +1,294 @@
+"""A local HTTP test site on 127.0.0.1: `python -m newscrawl.testsite [--port N] [--articles N]`.
+
+Why: replay tests the parsing, but not the network side (HTTP, robots.txt, redirects, concurrency,
+throttling, failures). This serves the demo snapshot over real HTTP, with the site's absolute links
+rewritten to the local address, so `scrapy crawl tabnak -a base_url=http://127.0.0.1:PORT` runs the real
+downloader; `--articles N` adds N generated articles in the same Tabnak structure under `/gen` (archive
+pages of 50 links with a ► next link, an RSS feed, `/gen/fa/news/<id>`), for benchmarks:
+`-a base_url=http://127.0.0.1:PORT/gen -a mode=archive -a since=1397/04/29 -a until=1397/04/30`.
+
+Misbehaving endpoints live in ROUTES (path prefix → handler); add more with the `@route` decorator:
+  /fault/status/<code>           that status, a short HTML body
+  /fault/slow/<ms>[/<path>]      wait, then serve <path> (or a short page)
+  /fault/redirect?to=<url>&code=302
+  /fault/drop                    close the connection without answering
+  /fault/truncate[/<path>]       announce the full Content-Length, send half the body, close
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import re
+import sys
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+from w3lib.url import canonicalize_url
+
+from newscrawl.demo import CASSETTE_DIR
+from newscrawl.demo.build import ARTICLES, Article, fa, render_archive, render_article, render_rss
+from newscrawl.replay import Recorded, load_cassettes
+
+GEN_PREFIX = "/gen"
+GEN_ID_BASE = 900_000  # generated article k has news id GEN_ID_BASE + k
+GEN_PAGE_SIZE = 50
+GEN_RSS_SIZE = 100
+HTML = "text/html; charset=utf-8"
+
+#: path prefix → handler(request, rest_of_path, query); the longest matching prefix wins
+ROUTES: dict[str, Callable[[SiteHandler, str, dict[str, list[str]]], None]] = {}
+
+
+def route(prefix: str):
+    def register(func):
+        ROUTES[prefix] = func
+        return func
+
+    return register
+
+
+def path_key(path_and_query: str) -> str:
+    """Lookup key of a request path: the canonical form (sorted query, one escaping) without the host."""
+    canonical = canonicalize_url("http://site" + path_and_query)
+    return canonical[len("http://site"):] or "/"
+
+
+class Snapshot:
+    """Recorded responses indexed by path+query, with their original hosts rewritten to ours."""
+
+    def __init__(self, cassettes: Path = CASSETTE_DIR):
+        self.pages: dict[str, Recorded] = {}
+        self.hosts: set[str] = set()
+        ranked: dict[str, tuple[int, Recorded]] = {}
+        for url, recorded in load_cassettes(cassettes).items():
+            parts = urlsplit(url)
+            self.hosts.add(parts.netloc)
+            key = path_key(parts.path + (f"?{parts.query}" if parts.query else ""))
+            # the same path under http and https: prefer a real page to a redirect, then https
+            rank = (recorded.status // 100 != 3) * 2 + (parts.scheme == "https")
+            if key not in ranked or rank > ranked[key][0]:
+                ranked[key] = (rank, recorded)
+        self.pages = {key: rec for key, (_, rec) in ranked.items()}
+
+    def rewrite(self, data: bytes, base: str) -> bytes:
+        escaped = base.replace("/", "\\/").encode()
+        for host in sorted(self.hosts, key=len, reverse=True):
+            for scheme in ("https", "http"):
+                data = data.replace(f"{scheme}://{host}".encode(), base.encode())
+                data = data.replace(f"{scheme}:\\/\\/{host}".encode(), escaped)
+        return data
+
+
+class SiteHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real servers do
+    server: SiteServer
+
+    def log_message(self, format, *args):
+        if self.server.verbose:
+            super().log_message(format, *args)
+
+    @property
+    def base(self) -> str:
+        return self.server.base_url
+
+    def reply(self, status: int, body: bytes | str = b"", content_type: str = HTML,
+              headers: dict[str, str] | None = None) -> None:
+        data = body.encode("utf-8") if isinstance(body, str) else body
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def do_HEAD(self):
+        self.do_GET()
+
+    def do_GET(self):
+        parts = urlsplit(self.path)
+        self.dispatch(parts.path, parse_qs(parts.query, keep_blank_values=True), self.path)
+
+    def dispatch(self, path: str, query: dict[str, list[str]], raw: str) -> None:
+        for prefix in sorted(ROUTES, key=len, reverse=True):
+            if path == prefix or path.startswith(prefix.rstrip("/") + "/"):
+                ROUTES[prefix](self, path[len(prefix.rstrip("/")):], query)
+                return
+        self.serve_snapshot(raw)
+
+    def serve_snapshot(self, raw_path: str) -> None:
+        pages = self.server.snapshot.pages
+        found = pages.get(path_key(raw_path))
+        bare = re.match(r"(/fa/news/\d+)/", raw_path)
+        if found is None and bare:  # like the CMS: the slug after the id is decoration
+            found = pages.get(path_key(bare[1]))
+        if found is None:
+            self.reply(404, "<html><body>404 Not Found</body></html>\n")
+            return
+        headers = {}
+        for name, values in found.headers.items():
+            if name.lower() == "location":
+                headers[name] = self.server.snapshot.rewrite(values[0].encode(), self.base).decode()
+        content_type = next((v[0] for k, v in found.headers.items() if k.lower() == "content-type"), HTML)
+        self.reply(found.status, self.server.snapshot.rewrite(found.body, self.base), content_type, headers)
+
+
+class SiteServer(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, port: int = 0, articles: int = 0, host: str = "127.0.0.1",
+                 cassettes: Path = CASSETTE_DIR, verbose: bool = False):
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"host {host!r}: the test site only listens on loopback addresses")
+        self.snapshot = Snapshot(cassettes)
+        self.articles = articles
+        self.verbose = verbose
+        super().__init__((host, port), SiteHandler)
+        shown = f"[{host}]" if ":" in host else host
+        self.base_url = f"http://{shown}:{self.server_address[1]}"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+def serve_in_thread(port: int = 0, articles: int = 0, host: str = "127.0.0.1") -> tuple[SiteServer, str]:
+    """Start the site in a daemon thread; returns (server, base_url). Stop it with server.close()."""
+    server = SiteServer(port, articles, host)
+    threading.Thread(target=server.serve_forever, name="newscrawl-testsite", daemon=True).start()
+    return server, server.base_url
+
+
+# -- generated site under /gen -------------------------------------------------------------------------------
+_TEMPLATES = [a for a in ARTICLES if a.body]
+_POOL = [p for a in _TEMPLATES for p in a.paragraphs if not p.startswith(("img:", "h:"))]
+
+
+def generated_article(k: int) -> Article:
+    """Article number k (1-based) of the generated site: the demo's structure, text recombined from its
+    paragraphs, a unique title, dates spread over 29-30 Tir 1397. Pure function of k (no state)."""
+    t = _TEMPLATES[k % len(_TEMPLATES)]
+    paragraphs = tuple(_POOL[(k * 7 + j * 11) % len(_POOL)] for j in range(3 + k % 3))
+    if k % 10 == 0:
+        paragraphs = (paragraphs[0], f"img:/files/fa/news/1397/4/30/{GEN_ID_BASE + k}_1.jpg", *paragraphs[1:])
+    clock = f"{k * 7 % 24:02d}:{k * 13 % 60:02d}:{k % 60:02d}"
+    return Article(GEN_ID_BASE + k, 29 + k % 2, clock, t.service, t.cat, t.rutitr,
+                   f"{t.title} (گزارش {fa(k)})", t.lead, paragraphs, tags=t.tags)
+
+
+@route(GEN_PREFIX)
+def generated(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
+    n = req.server.articles
+    if rest.startswith("/fa/archive"):
+        try:
+            page = max(1, int(query.get("page", ["1"])[0]))
+        except ValueError:
+            page = 1
+        newest = n - (page - 1) * GEN_PAGE_SIZE
+        numbers = range(newest, max(0, newest - GEN_PAGE_SIZE), -1)
+        links = [(f"{GEN_PREFIX}/fa/news/{a.id}/{a.slug}", a) for a in map(generated_article, numbers)]
+
+        def href(k: int) -> str:
+            q = {key: v[0] for key, v in query.items() if key != "page"}
+            return f"{GEN_PREFIX}/fa/archive?{urlencode({**q, 'page': k} if k > 1 else q, safe='/')}"
+
+        more = newest - GEN_PAGE_SIZE > 0
+        req.reply(200, render_archive(links, prefix=GEN_PREFIX, page=page,
+                                      next_href=href(page + 1) if more else None,
+                                      prev_href=href(page - 1) if page > 1 else None))
+        return
+    if rest == "/fa/rss/allnews":
+        items = [generated_article(k) for k in range(n, max(0, n - GEN_RSS_SIZE), -1)]
+        req.reply(200, render_rss(items, link_base=req.base, prefix=GEN_PREFIX), "text/xml; charset=utf-8")
+        return
+    m = re.fullmatch(r"/fa/news/(\d+)(?:/[^/]*)?", rest)
+    number = int(m[1]) - GEN_ID_BASE if m else 0
+    if 1 <= number <= n:
+        related = generated_article(number - 1) if number > 1 else None
+        req.reply(200, render_article(generated_article(number), prefix=GEN_PREFIX, related=related))
+        return
+    req.reply(404, "<html><body>404 Not Found</body></html>\n")
+
+
+# -- misbehaving endpoints -----------------------------------------------------------------------------------
+@route("/fault/status")
+def fault_status(req: SiteHandler, rest: str, query) -> None:
+    try:
+        code = int(rest.strip("/").split("/")[0])
+    except ValueError:
+        code = 500
+    req.reply(code, f"<html><body>status {code}</body></html>\n")
+
+
+@route("/fault/slow")
+def fault_slow(req: SiteHandler, rest: str, query) -> None:
+    ms, _, path = rest.strip("/").partition("/")
+    time.sleep(min(int(ms) if ms.isdigit() else 1000, 600_000) / 1000)
+    if path:
+        req.dispatch("/" + path, query, "/" + path + (f"?{urlencode(query, doseq=True)}" if query else ""))
+    else:
+        req.reply(200, f"<html><body>slow {ms} ms</body></html>\n")
+
+
+@route("/fault/redirect")
+def fault_redirect(req: SiteHandler, rest: str, query) -> None:
+    target = query.get("to", ["/"])[0]
+    code = int(query.get("code", ["302"])[0])
+    req.reply(code, "", headers={"Location": target})
+
+
+@route("/fault/drop")
+def fault_drop(req: SiteHandler, rest: str, query) -> None:
+    req.close_connection = True  # say nothing; the client sees the connection close
+
+
+@route("/fault/truncate")
+def fault_truncate(req: SiteHandler, rest: str, query) -> None:
+    page = rest or f"/fa/news/{ARTICLES[0].id}"
+    found = req.server.snapshot.pages.get(path_key(page))
+    body = req.server.snapshot.rewrite(found.body, req.base) if found else b"<html>%s</html>" % (b"x" * 4000)
+    req.send_response(200)
+    req.send_header("Content-Type", HTML)
+    req.send_header("Content-Length", str(len(body)))
+    req.end_headers()
+    req.wfile.write(body[: len(body) // 2])
+    req.wfile.flush()
+    req.close_connection = True
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m newscrawl.testsite", description=__doc__.split("\n")[0])
+    parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (default: %(default)s)")
+    parser.add_argument("--articles", type=int, default=0, help="generated articles under /gen")
+    parser.add_argument("--host", default="127.0.0.1", help="a loopback address (default: %(default)s)")
+    parser.add_argument("--cassettes", type=Path, default=CASSETTE_DIR, help="cassette dir to serve")
+    parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    args = parser.parse_args(argv)
+    try:
+        server = SiteServer(args.port, args.articles, args.host, args.cassettes, args.verbose)
+    except (ValueError, OSError) as exc:
+        print(f"testsite: {exc}", file=sys.stderr)
+        return 2
+    print(f"serving on {server.base_url}", flush=True)
+    if args.articles:
+        print(f"generated articles: {server.base_url}{GEN_PREFIX}/fa/archive ({args.articles} articles, ids "
+              f"{GEN_ID_BASE + 1}-{GEN_ID_BASE + args.articles})", flush=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
+
