@@ -112,6 +112,8 @@ class SiteHandler(BaseHTTPRequestHandler):
         self.do_GET()
 
     def do_GET(self):
+        if self.server.delay:
+            time.sleep(self.server.delay)  # a remote site's latency (--delay-ms)
         parts = urlsplit(self.path)
         self.dispatch(parts.path, parse_qs(parts.query, keep_blank_values=True), self.path)
 
@@ -144,12 +146,13 @@ class SiteServer(ThreadingHTTPServer):
     allow_reuse_address = True
 
     def __init__(self, port: int = 0, articles: int = 0, host: str = "127.0.0.1",
-                 cassettes: Path = CASSETTE_DIR, verbose: bool = False):
+                 cassettes: Path = CASSETTE_DIR, verbose: bool = False, delay_ms: int = 0):
         if not ipaddress.ip_address(host).is_loopback:
             raise ValueError(f"host {host!r}: the test site only listens on loopback addresses")
         self.snapshot = Snapshot(cassettes)
         self.articles = articles
         self.verbose = verbose
+        self.delay = max(0, delay_ms) / 1000
         super().__init__((host, port), SiteHandler)
         shown = f"[{host}]" if ":" in host else host
         self.base_url = f"http://{shown}:{self.server_address[1]}"
@@ -270,9 +273,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--host", default="127.0.0.1", help="a loopback address (default: %(default)s)")
     parser.add_argument("--cassettes", type=Path, default=CASSETTE_DIR, help="cassette dir to serve")
     parser.add_argument("--verbose", action="store_true", help="log every request to stderr")
+    parser.add_argument("--delay-ms", type=int, default=0, help="latency added to every response")
     args = parser.parse_args(argv)
     try:
-        server = SiteServer(args.port, args.articles, args.host, args.cassettes, args.verbose)
+        server = SiteServer(args.port, args.articles, args.host, args.cassettes, args.verbose,
+                            args.delay_ms)
     except (ValueError, OSError) as exc:
         print(f"testsite: {exc}", file=sys.stderr)
         return 2

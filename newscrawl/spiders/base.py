@@ -97,6 +97,7 @@ class NewsSpider(scrapy.Spider):
         self.sel_map = {**self.selectors, **self.selector_overrides}
         self.seen: set[str] = set()  # URLs requested in this process (see `request`)
         self.resumed = False
+        self.bypass_dupefilter = False
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -104,6 +105,9 @@ class NewsSpider(scrapy.Spider):
         from newscrawl.feeds import run_id
 
         spider.run_id = run_id(crawler.settings)  # feed file name: %(run_id)s in FEEDS
+        # JOBDIR persists the dupefilter; see `request` for why a resumable crawl goes around it
+        spider.bypass_dupefilter = bool(crawler.settings.get("JOBDIR")) and not crawler.settings.get(
+            "NEWSCRAWL_REDIS_URL")
         return spider
 
     # -- arguments ---------------------------------------------------------------------------------
@@ -221,15 +225,16 @@ class NewsSpider(scrapy.Spider):
             yield request
 
     def request(self, url: str, callback, **kwargs) -> scrapy.Request | None:
-        """A request that bypasses the (JOBDIR-persisted) dupefilter, deduplicated per process instead.
+        """A request, once per URL per process.
 
-        After a crash, the articles that were in flight are neither queued nor stored; a resumed crawl
-        must be able to request them again, which a persisted dupefilter would forbid. Stored articles
-        are skipped by the database (incremental mode), not by the dupefilter."""
+        With JOBDIR it bypasses the persisted dupefilter: after a crash the articles that were in
+        flight are neither queued nor stored, and a resumed crawl must be able to request them again.
+        Stored articles are skipped by the database (incremental mode) instead. A Redis fleet keeps
+        the shared dupefilter: it is what stops two workers fetching one URL."""
         if url in self.seen:
             return None
         self.seen.add(url)
-        return scrapy.Request(url, callback=callback, dont_filter=True, **kwargs)
+        return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter, **kwargs)
 
     def initial_requests(self):
         mode, opts = self.options["mode"], self.options
