@@ -83,26 +83,28 @@ class SafeFileFeedStorage(FileFeedStorage):
         path = Path(self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.write_mode == "ab" and path.exists() and path.stat().st_size:
-            cut = repair(path, self._known())
+            store = self._store()
+            try:
+                cut = repair(path, (lambda site, code: bool(site and code) and store.is_known(site, code))
+                             if store is not None else None)
+            finally:
+                if store is not None:
+                    store.close()
             if cut:
                 logger.warning("repaired %s: cut %d bytes of lines not in the database or incomplete", path, cut)
                 if self.crawler is not None:
                     self.crawler.stats.inc_value("newscrawl/feed/repaired_bytes", cut)
         return open(path, self.write_mode, buffering=0)  # one write() per item line
 
-    def _known(self):
+    def _store(self) -> ArticleStore | None:
+        """The crawl's database, to tell which trailing lines were stored (None: keep them all)."""
         if self.crawler is None or "newscrawl.pipelines.StoragePipeline" not in \
                 self.crawler.settings.getdict("ITEM_PIPELINES"):
             return None
         try:
-            store = ArticleStore(self.crawler.settings.get("NEWSCRAWL_DATABASE_URL")).open()
+            return ArticleStore(self.crawler.settings.get("NEWSCRAWL_DATABASE_URL")).open()
         except StorageError:
             return None
-
-        def known(site, code):
-            return bool(site and code) and store.is_known(site, code)
-
-        return known
 
 
 def run_id(settings) -> str:
@@ -113,3 +115,9 @@ def run_id(settings) -> str:
     from datetime import UTC, datetime
 
     return datetime.now(UTC).strftime("%Y-%m-%dT%H-%M-%SZ")
+
+
+def uri_params(params: dict, spider) -> dict:
+    """FEED_URI_PARAMS: adds %(run_id)s for every spider, ours or not (e.g. `scrapy runspider`)."""
+    params.setdefault("run_id", run_id(spider.crawler.settings))
+    return params

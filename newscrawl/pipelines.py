@@ -14,12 +14,16 @@ from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
 from newscrawl.dates import parse_iso, parse_jalali, to_tehran_iso
-from newscrawl.storage import store_for
+from newscrawl.storage import StorageError, store_for
 
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("site", "news_code", "url", "title", "body")
 META_MISMATCH = timedelta(hours=1)
+_ASCII_DIGITS = re.compile(r"[0-9]+")
+#: Scrapy's own "Dropped: <reason>" line dumps the whole item (body included) at WARNING; our pipelines
+#: log one line with the URL at the right level instead, so Scrapy's goes to DEBUG.
+SCRAPY_DROP_LOG_LEVEL = "DEBUG"
 
 
 class _Pipeline:
@@ -39,16 +43,17 @@ class ValidatePipeline(_Pipeline):
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
+        url = str(adapter.get("url") or "").strip() or "?"
         for field in REQUIRED:
             value = adapter.get(field)
             if value is None or (isinstance(value, str) and not value.strip()):
                 self.stats.inc_value(f"newscrawl/dropped/missing_{field}")
-                logger.warning("dropped %s: missing %s", adapter.get("url") or "?", field)
-                raise DropItem(f"missing {field}")
-        if not re.fullmatch(r"[0-9]+", adapter["news_code"]):
+                logger.warning("dropped %s: missing %s", url, field)
+                raise DropItem(f"missing {field}", log_level=SCRAPY_DROP_LOG_LEVEL)
+        if not isinstance(adapter["news_code"], str) or not _ASCII_DIGITS.fullmatch(adapter["news_code"]):
             self.stats.inc_value("newscrawl/dropped/bad_news_code")
-            logger.warning("dropped %s: news_code %r is not ASCII digits", adapter["url"], adapter["news_code"])
-            raise DropItem("bad news_code")
+            logger.warning("dropped %s: news_code %r is not ASCII digits", url, adapter["news_code"])
+            raise DropItem("bad news_code", log_level=SCRAPY_DROP_LOG_LEVEL)
         return item
 
 
@@ -93,23 +98,45 @@ class DedupPipeline(_Pipeline):
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        if self.store.is_known(adapter["site"], adapter["news_code"]):
+        try:
+            known = self.store.is_known(adapter["site"], adapter["news_code"])
+        except StorageError as exc:
+            # fail open: the storage upsert keeps one row per key anyway
+            self.stats.inc_value("newscrawl/db/errors")
+            logger.error("duplicate check skipped for %s: %s", adapter["url"], exc)
+            return item
+        if known:
             self.stats.inc_value("newscrawl/duplicates")
             logger.info("duplicate %s/%s skipped (%s)", adapter["site"], adapter["news_code"], adapter["url"])
-            raise DropItem("duplicate")
+            raise DropItem("duplicate", log_level=SCRAPY_DROP_LOG_LEVEL)
         return item
 
 
 class StoragePipeline(_Pipeline):
-    """Batched upserts; the last batch is written when the spider closes."""
+    """Batched upserts; the last batch is written when the spider closes.
+
+    A failed write is one error line (not a traceback per item); the batch stays pending and is
+    retried with the next one, so a short database outage loses nothing.
+    """
 
     def open_spider(self):
         self.store = store_for(self.crawler).open()
 
     def process_item(self, item):
-        self.store.add(ItemAdapter(item))
+        adapter = ItemAdapter(item)
+        try:
+            self.store.add(adapter)
+        except StorageError as exc:
+            self.stats.inc_value("newscrawl/db/errors")
+            logger.error("%s (%d articles kept pending; last one %s)", exc, len(self.store.pending),
+                         adapter["url"])
         self.stats.inc_value("newscrawl/stored")
         return item
 
     def close_spider(self):
-        self.store.close()
+        try:
+            self.store.close()
+        except StorageError as exc:
+            self.stats.inc_value("newscrawl/db/errors")
+            self.stats.set_value("newscrawl/db/unwritten", len(self.store.pending))
+            logger.error("%s: %d articles were not written", exc, len(self.store.pending))

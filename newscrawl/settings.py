@@ -42,6 +42,7 @@ FEED_EXPORT_ENCODING = "utf-8"
 NEWSCRAWL_FEED = os.environ.get("NEWSCRAWL_FEED") or os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s", "%(run_id)s.jsonl")
 FEEDS = {NEWSCRAWL_FEED: {"format": "jsonlines", "overwrite": False}}
 FEED_EXPORT_FIELDS = list(FIELDS)
+FEED_URI_PARAMS = "newscrawl.feeds.uri_params"
 FEED_STORAGES = {"": "newscrawl.feeds.SafeFileFeedStorage", "file": "newscrawl.feeds.SafeFileFeedStorage"}
 NEWSCRAWL_DATABASE_URL = os.environ.get(
     "NEWSCRAWL_DATABASE_URL", "sqlite:///" + os.path.join(NEWSCRAWL_DATA_DIR, "newscrawl.sqlite3")

@@ -20,7 +20,7 @@ N_ARTICLES = 300
 def site():
     """The local test site with generated articles, slowed down so that both workers get work."""
     proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles",
-                             str(N_ARTICLES), "--delay-ms", "20"], cwd=ROOT, env=scrapy_env(),
+                             str(N_ARTICLES), "--delay-ms", "100"], cwd=ROOT, env=scrapy_env(),
                             stdout=subprocess.PIPE, text=True)
     line = proc.stdout.readline()
     base = re.search(r"http://127\.0\.0\.1:\d+", line).group(0)
@@ -37,7 +37,7 @@ def test_two_workers_share_one_crawl(tmp_path, site, redis_url):
         cmd = [sys.executable, "-m", "scrapy", "crawl", "tabnak", "-a", "mode=archive", "-a",
                "since=1397/04/29", "-a", "until=1397/04/30", "-a", f"base_url={site}/gen",
                "-s", "NEWSCRAWL_REDIS_IDLE_CLOSE=3", "-s", "AUTOTHROTTLE_ENABLED=False",
-               "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=False",
+               "-s", "DOWNLOAD_DELAY=0", "-s", "ROBOTSTXT_OBEY=False", "-s", "CONCURRENT_REQUESTS=4",
                "-s", f"FEEDS={{\"{tmp_path}/w{n}.jsonl\": {{\"format\": \"jsonlines\"}}}}",
                "-s", "LOG_LEVEL=DEBUG", "--logfile", str(tmp_path / f"w{n}.log")]
         workers.append(subprocess.Popen(cmd, cwd=ROOT, env=env))

@@ -102,9 +102,6 @@ class NewsSpider(scrapy.Spider):
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
         spider = super().from_crawler(crawler, *args, **kwargs)
-        from newscrawl.feeds import run_id
-
-        spider.run_id = run_id(crawler.settings)  # feed file name: %(run_id)s in FEEDS
         # JOBDIR persists the dupefilter; see `request` for why a resumable crawl goes around it
         spider.bypass_dupefilter = bool(crawler.settings.get("JOBDIR")) and not crawler.settings.get(
             "NEWSCRAWL_REDIS_URL")
