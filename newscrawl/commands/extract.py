@@ -13,7 +13,7 @@ from newscrawl.spiders.base import ArgumentError
 class Command(ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
-    default_settings = {"LOG_LEVEL": "WARNING"}
+    default_settings = {"LOG_LEVEL": "CRITICAL"}  # the command states the one reason itself
 
     def syntax(self):
         return "PATH --url URL [--spider NAME]"
@@ -30,7 +30,9 @@ class Command(ScrapyCommand):
         if len(args) != 1:
             raise UsageError("give exactly one PATH")
         from scrapy.spiderloader import get_spider_loader
+        from scrapy.utils.log import configure_logging
 
+        configure_logging(self.settings)  # no crawler process here: honour LOG_LEVEL ourselves
         loader = get_spider_loader(self.settings)
         name = opts.spider or spider_for_url(loader, opts.url) or "generic"
         try:

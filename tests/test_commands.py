@@ -1,0 +1,84 @@
+"""The project's commands as a user runs them: `scrapy extract`, and `scrapy crawl` refusing bad
+arguments or an unreachable database with one line, before fetching anything."""
+
+import json
+
+import pytest
+
+from tests.conftest import REALPAGES, run_scrapy, scrapy_env
+
+TABNAK_URL = "https://www.tabnak.ir/fa/news/818242/slug"
+
+
+def test_extract_real_page_prints_one_json_object(realpage, tmp_path):
+    realpage("tabnak/article-1.html")  # skips with the reason when the real pages are absent
+    result = run_scrapy("extract", str(REALPAGES / "tabnak/article-1.html"), "--url", TABNAK_URL)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 1 and "\\u" not in lines[0]  # UTF-8, not escapes
+    item = json.loads(lines[0])
+    assert item["site"] == "tabnak" and item["news_code"] == "818242"
+    assert item["published_at"] == "2018-07-21T00:20:00+04:30"
+    assert "\u200c" in item["body"]
+
+
+def test_extract_listing_page_is_not_an_article(realpage):
+    realpage("tabnak/listing-1.html")
+    result = run_scrapy("extract", str(REALPAGES / "tabnak/listing-1.html"), "--url", "http://www.tabnak.ir/")
+    assert result.returncode == 1
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["missing.html", "--url", TABNAK_URL], "cannot read missing.html"),
+    (["{page}", "--url", TABNAK_URL, "--spider", "nosuch"], "unknown spider 'nosuch'"),
+    (["{page}", "--url", "https://www.isna.ir/news/1", "--spider", "tabnak"], "is not on tabnak"),
+])
+def test_extract_errors_are_one_line(tmp_path, args, message):
+    page = tmp_path / "page.html"
+    page.write_text("<html><body><p>no article here</p></body></html>", encoding="utf-8")
+    result = run_scrapy("extract", *[a.format(page=page) for a in args])
+    assert result.returncode == 1
+    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+    assert message in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["-a", "since=1397/13/01"], "since"),
+    (["-a", "mode=sitemap"], "mode: 'sitemap' is not one of rss, archive, ids, url"),
+    (["-a", "ids=12-x"], "ids: '12-x' is not a number or a range"),
+    (["-a", "ids=20-10"], "runs backwards"),
+    (["-a", "url=https://www.isna.ir/news/1"], "is not on tabnak"),
+    (["-a", "color=red"], "unknown argument 'color'"),
+    (["-a", "since=1397/05/01", "-a", "until=1397/04/01"], "is after until"),
+    (["-a", "incremental=maybe"], "incremental: expected 1 or 0"),
+    (["-a", "base_url=ftp://x"], "base_url"),
+])
+def test_bad_crawl_arguments_stop_with_one_line(tmp_path, args, message):
+    env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path), NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3")
+    result = run_scrapy("crawl", "tabnak", *args, env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: tabnak: ") and message in lines[0]
+    assert not (tmp_path / "x.sqlite3").exists()  # nothing started
+
+
+def test_unreachable_database_stops_before_crawling(tmp_path):
+    env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path),
+                     NEWSCRAWL_DATABASE_URL="postgresql+psycopg://news:secret@127.0.0.1:1/news")
+    result = run_scrapy("crawl", "tabnak", "-a", "ids=1-3", env=env)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: cannot open database")
+    assert "secret" not in result.stderr and "127.0.0.1:1" in result.stderr
+    assert not list(tmp_path.glob("*-stats.json"))  # the crawl never started
+
+
+def test_list_shows_sites():
+    result = run_scrapy("list")
+    assert result.returncode == 0
+    names = result.stdout.split()
+    assert {"tabnak", "isna", "yjc", "mehr"} <= set(names)
