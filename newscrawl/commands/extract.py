@@ -13,7 +13,6 @@ from newscrawl.spiders.base import ArgumentError
 class Command(ScrapyCommand):
     requires_project = True
     requires_crawler_process = False
-    default_settings = {"LOG_LEVEL": "CRITICAL"}  # the command states the one reason itself
 
     def syntax(self):
         return "PATH --url URL [--spider NAME]"
@@ -32,7 +31,8 @@ class Command(ScrapyCommand):
         from scrapy.spiderloader import get_spider_loader
         from scrapy.utils.log import configure_logging
 
-        configure_logging(self.settings)  # no crawler process here: honour LOG_LEVEL ourselves
+        # no crawler process configures logging here; the reason is printed by us (-L shows more)
+        configure_logging({"LOG_LEVEL": opts.loglevel or "CRITICAL"})
         loader = get_spider_loader(self.settings)
         name = opts.spider or spider_for_url(loader, opts.url) or "generic"
         try:
