@@ -31,8 +31,11 @@ class Command(ScrapyCommand):
         from scrapy.spiderloader import get_spider_loader
         from scrapy.utils.log import configure_logging
 
-        # no crawler process configures logging here; the reason is printed by us (-L shows more)
-        configure_logging({"LOG_LEVEL": opts.loglevel or "CRITICAL"})
+        # the reason is printed by us; -L shows the log too (our Crawler re-installs the log handler
+        # with the settings it is given, so the level goes into them)
+        settings = self.settings.copy()
+        settings.set("LOG_LEVEL", opts.loglevel or "CRITICAL", priority="cmdline")
+        configure_logging(settings)
         loader = get_spider_loader(self.settings)
         name = opts.spider or spider_for_url(loader, opts.url) or "generic"
         try:
@@ -48,7 +51,7 @@ class Command(ScrapyCommand):
             self._fail(f"cannot read {args[0]}: {exc.strerror}")
             return
         try:
-            item = Extractor(spidercls, self.settings, opts.url).extract(body, opts.url)
+            item = Extractor(spidercls, settings, opts.url).extract(body, opts.url)
         except (NotAnArticle, ArgumentError) as exc:
             self._fail(str(exc))
             return
