@@ -8,6 +8,7 @@ splitting on block boundaries. lxml does the parsing; this is a short tree walk.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Iterable
 
 from parsel import Selector
@@ -19,6 +20,8 @@ BLOCK_TAGS = frozenset(
 #: never text, whatever the site
 ALWAYS_DROP = "script, style, noscript, iframe, form, button, svg, object, embed, template, select, input"
 PARAGRAPH_BREAK = "\x00"
+#: what lxml parses but refuses to set back as text (Word pastes stray control bytes into articles)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _remove(node) -> None:
@@ -26,13 +29,13 @@ def _remove(node) -> None:
     parent = node.getparent()
     if parent is None:
         return
-    tail = node.tail
+    tail = _NOT_XML.sub("", node.tail or "")
     if tail:
         prev = node.getprevious()
         if prev is not None:
-            prev.tail = (prev.tail or "") + tail
+            prev.tail = _NOT_XML.sub("", prev.tail or "") + tail
         else:
-            parent.text = (parent.text or "") + tail
+            parent.text = _NOT_XML.sub("", parent.text or "") + tail
     parent.remove(node)
 
 

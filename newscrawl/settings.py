@@ -49,6 +49,7 @@ NEWSCRAWL_DATABASE_URL = os.environ.get(
 )
 NEWSCRAWL_DB_BATCH_SIZE = 200
 ITEM_PIPELINES = {
+    "newscrawl.sanitize.SanitizePipeline": 90,
     "newscrawl.pipelines.ValidatePipeline": 100,
     "newscrawl.pipelines.DatesPipeline": 200,
     "newscrawl.pipelines.DedupPipeline": 300,
@@ -63,11 +64,23 @@ NEWSCRAWL_REPLAY = os.environ.get("NEWSCRAWL_REPLAY", "")
 NEWSCRAWL_RECORD = os.environ.get("NEWSCRAWL_RECORD", "") in ("1", "true", "yes")
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.replay.ReplayMiddleware": 50,
+    "newscrawl.guards.ResponseGuardMiddleware": 580,
 }
 
 EXTENSIONS = {
+    "newscrawl.jobstate.ResumeMarker": 10,
     "newscrawl.report.CrawlReport": 500,
+    # after CrawlReport: the monitors read the stats file it writes
+    "spidermon.contrib.scrapy.extensions.Spidermon": 600,
 }
+
+# End-of-crawl monitors (newscrawl.monitors): a template change shows as falling field coverage.
+SPIDERMON_ENABLED = True
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.monitors.NewsMonitorSuite"]
+NEWSCRAWL_MIN_COVERAGE = {"title": 0.95, "body": 0.95, "published_at": 0.8}
+NEWSCRAWL_MIN_COVERAGE_ITEMS = 20
+NEWSCRAWL_MAX_ERRORS = 10
+NEWSCRAWL_MAX_ERROR_RATE = 0.01
 
 # Distributed crawling: set NEWSCRAWL_REDIS_URL (and a NEWSCRAWL_CRAWL_ID per crawl) on every worker.
 NEWSCRAWL_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "")

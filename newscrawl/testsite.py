@@ -294,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+import newscrawl.hostile  # noqa: E402, F401  (registers /hostile and /broken; must precede main())
+
 if __name__ == "__main__":
     sys.exit(main())
-

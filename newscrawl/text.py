@@ -145,4 +145,4 @@ def credited_source(body: str | None) -> str | None:
         words.pop()
     if not words or len(words) > 3:
         return None
-    return " ".join(words)
+    return normalize(" ".join(words)) or None  # stripping quotes can leave a ZWNJ at a word's edge

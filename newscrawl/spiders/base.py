@@ -228,7 +228,7 @@ class NewsSpider(scrapy.Spider):
         flight are neither queued nor stored, and a resumed crawl must be able to request them again.
         Stored articles are skipped by the database (incremental mode) instead. A Redis fleet keeps
         the shared dupefilter: it is what stops two workers fetching one URL."""
-        if url in self.seen:
+        if url in self.seen or urlsplit(url).scheme not in ("http", "https"):  # javascript:, mailto:, data:
             return None
         self.seen.add(url)
         return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter, **kwargs)

@@ -1,0 +1,49 @@
+"""Remember that a JOBDIR crawl has started, in a way that survives SIGKILL.
+
+Why: Scrapy writes the spider state (`JOBDIR/spider.state`) only when the spider closes cleanly, and
+after a SIGKILL its on-disk request queue is not restored either. The spider's `resumed` flag (read from
+`state["started"]`) would then be False, and an archive crawl would stop at the first listing page
+whose articles are all stored, although the killed run may have stored the newer pages first and never
+reached the older ones. This extension writes a marker file as soon as the spider opens and, when the
+marker is already there, sets `state["started"]` before the spider's `start()` reads it.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from scrapy import signals
+from scrapy.exceptions import NotConfigured
+from scrapy.utils.job import job_dir
+
+logger = logging.getLogger(__name__)
+
+MARKER = "newscrawl.started"
+
+
+class ResumeMarker:
+    def __init__(self, crawler, jobdir: str):
+        self.crawler = crawler
+        self.marker = Path(jobdir, MARKER)
+
+    @classmethod
+    def from_crawler(cls, crawler):
+        jobdir = job_dir(crawler.settings)
+        if not jobdir:
+            raise NotConfigured
+        ext = cls(crawler, jobdir)
+        # connected after Scrapy's SpiderState (EXTENSIONS_BASE), which loads spider.state on the same signal
+        crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        return ext
+
+    def spider_opened(self, spider):
+        state = getattr(spider, "state", None)
+        if state is None:
+            spider.state = state = {}
+        if self.marker.exists() and not state.get("started"):
+            state["started"] = True
+            self.crawler.stats.set_value("newscrawl/resumed_after_crash", True)
+            logger.info("%s exists but the spider state was not saved: resuming after a crash", self.marker)
+        self.marker.parent.mkdir(parents=True, exist_ok=True)
+        self.marker.touch()
