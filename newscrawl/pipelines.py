@@ -124,12 +124,17 @@ class StoragePipeline(_Pipeline):
 
     def process_item(self, item):
         adapter = ItemAdapter(item)
-        try:
-            self.store.add(adapter)
-        except StorageError as exc:
-            self.stats.inc_value("newscrawl/db/errors")
-            logger.error("%s (%d articles kept pending; last one %s)", exc, len(self.store.pending),
-                         adapter["url"])
+        # A full batch is written before the next item, not with its last one: by then that item's feed
+        # line is written too, so a crash never leaves an article in the database but not in the JSON
+        # Lines file (the file's repair handles the opposite case).
+        if len(self.store.pending) >= self.store.batch_size:
+            try:
+                self.store.flush()
+            except StorageError as exc:
+                self.stats.inc_value("newscrawl/db/errors")
+                logger.error("%s (%d articles kept pending; next one %s)", exc, len(self.store.pending),
+                             adapter["url"])
+        self.store.add(adapter, autoflush=False)
         self.stats.inc_value("newscrawl/stored")
         return item
 

@@ -303,14 +303,14 @@ class ArticleStore:
                 yield dict(row)
 
     # -- writes ---------------------------------------------------------------------------------------
-    def add(self, item) -> None:
-        """Buffer one article (dict, Item or ItemAdapter); a full batch is written at once.
-        The same key twice in a batch keeps the last one (an upsert would too)."""
+    def add(self, item, autoflush: bool = True) -> None:
+        """Buffer one article (dict, Item or ItemAdapter); a full batch is written at once unless
+        `autoflush` is off. The same key twice in a batch keeps the last one (an upsert would too)."""
         row = {name: item.get(name) for name in ITEM_COLUMNS}
         row["published_utc"] = _published_utc(row["published_at"])
         row["stored_at"] = datetime.now(UTC)
         self.pending[(row["site"], row["news_code"])] = row
-        if len(self.pending) >= self.batch_size:
+        if autoflush and len(self.pending) >= self.batch_size:
             self.flush()
 
     def flush(self) -> int:

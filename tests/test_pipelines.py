@@ -206,6 +206,21 @@ def test_storage_writes_the_last_partial_batch_at_close(tmp_path):
     assert stat(crawler, "newscrawl/stored") == 4
 
 
+def test_a_full_batch_waits_for_the_next_item(tmp_path):
+    """The batch is committed only once its last item has left the pipelines (and reached the feed):
+    a crash then never leaves an article stored but missing from the JSON Lines file."""
+    crawler = make_crawler(tmp_path, batch_size=2)
+    storage = StoragePipeline.from_crawler(crawler)
+    storage.open_spider()
+    storage.process_item(ArticleItem(**article("1")))
+    storage.process_item(ArticleItem(**article("2")))
+    assert stored_count(tmp_path) == 0
+    storage.process_item(ArticleItem(**article("3")))
+    assert stored_count(tmp_path) == 2
+    storage.close_spider()
+    assert stored_count(tmp_path) == 3
+
+
 def test_storage_alone_upserts_the_same_key(tmp_path):
     """Without DedupPipeline (a refresh crawl) the same article twice stays one row, updated."""
     crawler = make_crawler(tmp_path, batch_size=1)
@@ -255,15 +270,15 @@ def test_database_lost_mid_crawl_is_logged_once_per_failure_and_retried(tmp_path
     with storage.store.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE articles RENAME TO articles_away")
     with caplog.at_level(logging.ERROR, logger="newscrawl.pipelines"):
-        for code in ["1", "2"]:
+        for code in ["1", "2", "3"]:
             storage.process_item(dedup.process_item(article(code)))  # no exception reaches Scrapy
-    assert stat(crawler, "newscrawl/db/errors") == 3  # two failed look-ups, one failed batch write
+    assert stat(crawler, "newscrawl/db/errors") == 4  # three failed look-ups, one failed batch write
     assert all("\n" not in r.getMessage() for r in caplog.records)
     assert "2 articles kept pending" in caplog.records[-1].getMessage()
     with storage.store.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE articles_away RENAME TO articles")
     storage.close_spider()
-    assert stored_count(tmp_path) == 2
+    assert stored_count(tmp_path) == 3  # the batch that failed and the item after it
     assert stat(crawler, "newscrawl/db/unwritten") is None
 
 
