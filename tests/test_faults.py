@@ -237,6 +237,8 @@ def test_hostile_http_failures_are_counted(hostile):
     for news_id in (700012, 700013, 700014, 700016, 700021):
         assert re.search(rf"Gave up retrying <GET \S+/fa/news/{news_id}\b", log), news_id
     assert "larger than download max size (16777216)" in log
+    report = hostile["report"]
+    assert (report["failed_requests"], report["http_errors"], report["offsite_filtered"]) == (5, 2, 2)
 
 
 def test_hostile_truncated_html(hostile):
