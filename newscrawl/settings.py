@@ -65,6 +65,8 @@ NEWSCRAWL_RECORD = os.environ.get("NEWSCRAWL_RECORD", "") in ("1", "true", "yes"
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.replay.ReplayMiddleware": 50,
     "newscrawl.guards.ResponseGuardMiddleware": 580,
+    # sees responses after decompression, before the guards and RetryMiddleware (a 503 challenge)
+    "newscrawl.rendering.RenderMiddleware": 585,
 }
 
 EXTENSIONS = {
@@ -93,3 +95,27 @@ ADDONS = {
 SPIDER_CONTRACTS = {
     "newscrawl.contracts.PathContract": 10,
 }
+
+# JavaScript rendering (newscrawl.rendering; README "JavaScript pages"): Debian's Chromium through
+# scrapy-playwright, only for pages that need it. The handler is plain HTTP until the first rendered page,
+# so a plain crawl never starts Playwright or the browser. scrapy-playwright needs the asyncio reactor.
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
+DOWNLOAD_HANDLERS = {
+    "http": "newscrawl.rendering.BrowserDownloadHandler",
+    "https": "newscrawl.rendering.BrowserDownloadHandler",
+}
+NEWSCRAWL_CHROMIUM = os.environ.get("NEWSCRAWL_CHROMIUM", "")  # empty: /usr/bin/chromium or PATH
+NEWSCRAWL_RENDER = ""  # "listing", "article" or both: render those pages of every site
+NEWSCRAWL_RENDER_AUTO = True  # retry challenges and empty shells once in Chromium
+# ArvanCloud's challenge cookie; Cloudflare's challenge script
+NEWSCRAWL_RENDER_MARKERS = [r"__arcsjs", r"/cdn-cgi/challenge-platform/", r"\bcf_chl_opt\b"]
+NEWSCRAWL_RENDER_SHELL_TEXT = 200  # fewer visible characters than this (and a script): an empty shell
+NEWSCRAWL_RENDER_WAIT = 10  # seconds to wait for the expected content in the browser
+NEWSCRAWL_RENDER_MAX_PAGES = 4  # pages rendering at once
+NEWSCRAWL_RENDER_CONTEXT_PAGES = 200  # pages per browser context before it is replaced
+PLAYWRIGHT_BROWSER_TYPE = "chromium"
+PLAYWRIGHT_LAUNCH_OPTIONS = {"headless": True, "args": [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-sync",
+    "--disable-background-networking", "--disable-component-update", "--disable-dev-shm-usage"]}
+PLAYWRIGHT_MAX_PAGES_PER_CONTEXT = NEWSCRAWL_RENDER_MAX_PAGES
+PLAYWRIGHT_DEFAULT_NAVIGATION_TIMEOUT = DOWNLOAD_TIMEOUT * 1000

@@ -295,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 import newscrawl.hostile  # noqa: E402, F401  (registers /hostile and /broken; must precede main())
+import newscrawl.jspages  # noqa: E402, F401  (registers /js and /jsgate)
 
 if __name__ == "__main__":
     sys.exit(main())

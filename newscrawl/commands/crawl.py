@@ -23,6 +23,11 @@ def preflight(settings, spider_name: str, spargs: dict) -> str | None:
             check(**spargs)
         except ArgumentError as exc:
             return f"{spider_name}: {exc}"
+    from newscrawl.rendering import preflight as rendering_preflight
+
+    error = rendering_preflight(settings, spidercls)
+    if error:
+        return error
     if "newscrawl.pipelines.StoragePipeline" in settings.getdict("ITEM_PIPELINES"):
         from newscrawl.storage import ArticleStore, StorageError
 

@@ -1,109 +1,207 @@
-"""`scrapy summary [--brief] [--html FILE]`: what the database holds, per site and per day."""
+"""`scrapy summary [--brief] [--days N] [--html FILE]`: what the database holds, at a glance.
+
+Articles per site and per Tehran publication day (a text histogram), field coverage per site, the date
+range and the newest items. Everything is counted by the database (GROUP BY), so a large table costs
+one scan and no memory here. `--html` writes the same as one self-contained page: an inline SVG chart,
+no scripts and no external files, so it can be mailed or archived as is.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
+import os
 import sys
-from collections import Counter, defaultdict
 
 from scrapy.commands import ScrapyCommand
 
-from newscrawl.items import FIELDS
+from newscrawl.dates import jalali_str
+from newscrawl.items import FIELDS, LIST_FIELDS
 
 BAR = "█"
+COLORS = ("#3b6ea5", "#d9822b", "#4f9a5b", "#b5495b", "#7c5fa8", "#8a6d3b", "#2a9d9d", "#c2a500")
 
 
-def gather(url: str, days: int = 14, newest: int = 5) -> dict:
-    """Counts, coverage, date range and newest items, read with one pass over the table."""
-    from sqlalchemy import create_engine, select
+def _filled(column, name: str):
+    """1 when the field has a value: not null, not "", and for lists not [] (or JSON null)."""
+    from sqlalchemy import Text, and_, case, cast
 
-    from newscrawl.storage import articles
+    if name in LIST_FIELDS:
+        test = cast(column, Text).not_in(["[]", "null"])  # the JSON text as stored, on SQLite and PostgreSQL
+    else:
+        test = and_(column.is_not(None), column != "")
+    return case((test, 1), else_=0)
 
-    engine = create_engine(url)
-    per_site: Counter[str] = Counter()
-    per_day: dict[str, Counter[str]] = defaultdict(Counter)
-    filled: Counter[str] = Counter()
-    first = last = None
-    latest: list[tuple[str, str, str, str]] = []
-    cols = [articles.c[f] for f in FIELDS if f in articles.c]
+
+def gather(engine, days: int = 14, newest: int = 5) -> dict:
+    """Counts per site and day, coverage per site, date range and the newest items, all counted in SQL.
+
+    A day is the date part of `published_at`, i.e. the publication day in Tehran. `days` is the
+    histogram's window: that many calendar days ending on the newest publication day."""
+    from sqlalchemy import func, select
+
+    from newscrawl.storage import articles as a
+
+    day = func.substr(a.c.published_at, 1, 10)
+    dated = a.c.published_utc.is_not(None)
     with engine.connect() as conn:
-        for row in conn.execute(select(*cols)):
-            rec = row._mapping
-            per_site[rec["site"]] += 1
-            for field in FIELDS:
-                if rec.get(field) not in (None, "", []):
-                    filled[field] += 1
-            published = rec["published_at"]
-            if published:
-                day = published[:10]
-                per_day[day][rec["site"]] += 1
-                first = min(first or published, published)
-                last = max(last or published, published)
-                latest.append((published, rec["site"], rec["news_code"], rec["title"]))
-    engine.dispose()
+        per_site_day = conn.execute(select(a.c.site, day, func.count()).group_by(a.c.site, day)).all()
+        coverage_rows = conn.execute(select(a.c.site, func.count(), *(
+            func.sum(_filled(a.c[name], name)) for name in FIELDS)).group_by(a.c.site)).all()
+        first, last = (conn.execute(select(a.c.published_at).where(dated).order_by(order).limit(1)).scalar()
+                       for order in (a.c.published_utc, a.c.published_utc.desc()))
+        latest = conn.execute(select(a.c.published_at, a.c.site, a.c.news_code, a.c.title, a.c.url)
+                              .where(dated).order_by(a.c.published_utc.desc(), a.c.id.desc())
+                              .limit(newest)).mappings().all()
+        last_crawled = conn.execute(select(func.max(a.c.crawled_at))).scalar()
+
+    per_site: dict[str, int] = {}
+    undated: dict[str, int] = {}
+    counts: dict[str, dict[str, int]] = {}
+    for site, on, n in per_site_day:
+        per_site[site] = per_site.get(site, 0) + n
+        if on and len(on) == 10:
+            counts.setdefault(on, {})[site] = n
+        else:
+            undated[site] = undated.get(site, 0) + n
+    sites = sorted(per_site, key=lambda s: (-per_site[s], s))
+    window: list[str] = []
+    if counts:
+        end = dt.date.fromisoformat(max(counts))
+        window = [(end - dt.timedelta(days=i)).isoformat() for i in range(max(1, days) - 1, -1, -1)]
     total = sum(per_site.values())
-    latest.sort(reverse=True)
-    recent_days = sorted(per_day)[-days:]
+    filled = {row[0]: (row[1], [int(n or 0) for n in row[2:]]) for row in coverage_rows}  # plain ints for JSON
+    coverage = {}
+    for i, name in enumerate(FIELDS):
+        shares = {site: filled[site][1][i] / filled[site][0] for site in sites}
+        coverage[name] = {"all": sum(filled[s][1][i] for s in sites) / total if total else 0.0, **shares}
     return {
         "total": total,
-        "per_site": dict(per_site.most_common()),
-        "per_day": {d: dict(per_day[d]) for d in recent_days},
-        "coverage": {f: round(filled[f] / total, 4) if total else 0.0 for f in FIELDS},
+        "sites": sites,
+        "per_site": {s: per_site[s] for s in sites},
+        "undated": {s: undated[s] for s in sites if s in undated},
+        "per_day": {d: {s: counts.get(d, {}).get(s, 0) for s in sites} for d in window},
+        "older": sum(n for d, c in counts.items() if window and d < window[0] for n in c.values()),
+        "coverage": coverage,
         "first_published": first,
         "last_published": last,
-        "newest": [dict(zip(("published_at", "site", "news_code", "title"), r, strict=True))
-                   for r in latest[:newest]],
+        "last_crawled": last_crawled,
+        "newest": [dict(r) for r in latest],
     }
 
 
+def _jalali(day: str) -> str:
+    return jalali_str(dt.date.fromisoformat(day))
+
+
+def brief(s: dict) -> str:
+    sites = ", ".join(f"{k} {v}" for k, v in s["per_site"].items()) or "none"
+    return (f"{s['total']} articles in the database ({sites}); published "
+            f"{s['first_published'] or '-'} … {s['last_published'] or '-'}")
+
+
 def render_text(s: dict, width: int = 40) -> str:
-    lines = [f"{s['total']} articles, published {s['first_published'] or '-'} … {s['last_published'] or '-'}", ""]
-    lines.append("per site:")
-    lines += [f"  {site:<14} {n:>7}" for site, n in s["per_site"].items()]
-    top = max((sum(c.values()) for c in s["per_day"].values()), default=0)
-    lines += ["", "per day (newest days):"]
-    for day, counts in s["per_day"].items():
-        n = sum(counts.values())
-        lines.append(f"  {day} {n:>6} {BAR * max(1, round(width * n / top)) if n else ''}")
-    lines += ["", "field coverage:"]
-    lines += [f"  {f:<18} {100 * v:5.1f}%" for f, v in s["coverage"].items()]
+    """The terminal report; histogram bars scale to the busiest day shown."""
+    sites = s["sites"]
+    undated = sum(s["undated"].values())
+    lines = [f"{s['total']} articles from {len(sites)} site{'s' * (len(sites) != 1)}",
+             f"published {s['first_published'] or '-'} … {s['last_published'] or '-'}"
+             + (f" ({undated} without a date)" if undated else ""),
+             f"last crawled {s['last_crawled'] or '-'}", "", "per site:"]
+    top_site = max(s["per_site"].values(), default=0)
+    name_w = max([len(x) for x in sites] + [6])
+    lines += [f"  {site:<{name_w}} {n:>7}  {BAR * max(1, round(width * n / top_site))}"
+              for site, n in s["per_site"].items()]
+    if s["per_day"]:
+        first, last = next(iter(s["per_day"])), next(reversed(s["per_day"]))
+        lines += ["", f"per day (Tehran publication day, {first} … {last}):",
+                  "  day        jalali     " + "".join(f"{x:>{max(len(x), 5) + 1}}" for x in sites) + "   total"]
+        top = max(sum(c.values()) for c in s["per_day"].values()) or 1
+        for day, by_site in s["per_day"].items():
+            n = sum(by_site.values())
+            cells = "".join(f"{by_site[x]:>{max(len(x), 5) + 1}}" for x in sites)
+            lines.append(f"  {day} {_jalali(day)} {cells} {n:>7}  {BAR * round(width * n / top) if n else ''}".rstrip())
+        if s["older"]:
+            lines.append(f"  ({s['older']} articles on earlier days; --days shows more)")
+    lines += ["", "field coverage:", f"  {'field':<18}{'all':>7}" + "".join(f"{x:>{max(len(x), 6) + 1}}" for x in sites)]
+    for name, shares in s["coverage"].items():
+        cells = "".join(f"{_pct(shares[x]):>{max(len(x), 6) + 1}}" for x in sites)
+        lines.append(f"  {name:<18}{_pct(shares['all']):>7}{cells}")
     lines += ["", "newest:"]
-    lines += [f"  {n['published_at']} {n['site']}/{n['news_code']} {n['title']}" for n in s["newest"]]
+    lines += [f"  {n['published_at']}  {n['site']}/{n['news_code']}  {n['title']}" for n in s["newest"]]
     return "\n".join(lines)
 
 
-def render_html(s: dict) -> str:
-    """A self-contained page (no scripts, no external files): tables and an inline SVG bar chart."""
+def _pct(share: float) -> str:
+    return f"{100 * share:.0f}%" if share in (0, 1) else f"{100 * share:.1f}%"
+
+
+def _chart(s: dict, bar_w: int = 26, gap: int = 6, height: int = 180) -> str:
+    """Inline SVG: one stacked bar per day, one <rect class="bar"> per site with articles that day."""
     days = list(s["per_day"].items())
-    top = max((sum(c.values()) for _, c in days), default=1) or 1
-    bar_w, chart_h = 28, 160
-    bars = []
-    for i, (day, counts) in enumerate(days):
-        n = sum(counts.values())
-        h = round(chart_h * n / top)
-        x = 10 + i * (bar_w + 6)
-        bars.append(f'<rect class="bar" x="{x}" y="{chart_h - h + 10}" width="{bar_w}" height="{h}" '
-                    f'fill="#3b6ea5"><title>{day}: {n}</title></rect>'
-                    f'<text x="{x + bar_w / 2}" y="{chart_h + 26}" font-size="9" text-anchor="middle">'
-                    f'{day[5:]}</text>')
-    svg_w = 20 + len(days) * (bar_w + 6)
-    site_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in s["per_site"].items())
-    cov_rows = "".join(f"<tr><td>{f}</td><td>{100 * v:.1f}%</td></tr>" for f, v in s["coverage"].items())
-    newest = "".join(f"<li>{html.escape(n['published_at'])} {html.escape(n['site'])}/{n['news_code']} "
-                     f"{html.escape(n['title'] or '')}</li>" for n in s["newest"])
+    top = max((sum(c.values()) for _, c in days), default=0) or 1
+    color = {site: COLORS[i % len(COLORS)] for i, site in enumerate(s["sites"])}
+    left, parts = 36, []
+    for i, (day, by_site) in enumerate(days):
+        x, y = left + i * (bar_w + gap), 10 + height
+        for site, n in by_site.items():
+            if not n:
+                continue
+            h = max(1, round(height * n / top))
+            y -= h
+            parts.append(f'<rect class="bar" data-day="{day}" data-site="{html.escape(site)}" data-count="{n}" '
+                         f'x="{x}" y="{y}" width="{bar_w}" height="{h}" fill="{color[site]}">'
+                         f'<title>{html.escape(site)} {day} ({_jalali(day)}): {n}</title></rect>')
+        parts.append(f'<text x="{x + bar_w / 2}" y="{height + 24}" font-size="9" text-anchor="middle">'
+                     f'{day[5:]}</text><text x="{x + bar_w / 2}" y="{height + 35}" font-size="9" '
+                     f'text-anchor="middle" fill="#666">{_jalali(day)[5:]}</text>')
+    axis = (f'<line x1="{left - 4}" y1="{height + 10}" x2="{left + len(days) * (bar_w + gap)}" '
+            f'y2="{height + 10}" stroke="#999"/><text x="{left - 6}" y="16" font-size="10" '
+            f'text-anchor="end">{top}</text><text x="{left - 6}" y="{height + 10}" font-size="10" '
+            f'text-anchor="end">0</text>')
+    width = left + 10 + len(days) * (bar_w + gap)
+    return (f'<svg id="chart" role="img" aria-label="articles per day" width="{width}" '
+            f'height="{height + 45}" viewBox="0 0 {width} {height + 45}">{axis}{"".join(parts)}</svg>')
+
+
+def render_html(s: dict) -> str:
+    """One self-contained page: no script runs, nothing is fetched (article links are only links)."""
+    esc = html.escape
+    sites = s["sites"]
+    color = {site: COLORS[i % len(COLORS)] for i, site in enumerate(sites)}
+    legend = "".join(f'<span class="key"><i style="background:{color[x]}"></i>{esc(x)}</span>' for x in sites)
+    site_rows = "".join(f'<tr><td>{esc(k)}</td><td class="n">{v}</td><td class="n">{s["undated"].get(k, 0)}</td></tr>'
+                        for k, v in s["per_site"].items())
+    head = "".join(f"<th>{esc(x)}</th>" for x in sites)
+    day_rows = "".join(f'<tr><td>{d}</td><td>{_jalali(d)}</td>' + "".join(f'<td class="n">{c[x]}</td>' for x in sites)
+                       + f'<td class="n">{sum(c.values())}</td></tr>' for d, c in s["per_day"].items())
+    cov_rows = "".join(f"<tr><td>{f}</td>" + "".join(f'<td class="n">{_pct(v[x])}</td>' for x in ["all", *sites])
+                       + "</tr>" for f, v in s["coverage"].items())
+    newest = "".join(f'<li><span class="when">{esc(n["published_at"])}</span> {esc(n["site"])}/{esc(n["news_code"])} '
+                     f'<a href="{esc(n["url"])}" dir="rtl">{esc(n["title"] or "")}</a></li>' for n in s["newest"])
+    data = json.dumps(s, ensure_ascii=False).replace("</", "<\\/")
     return f"""<!DOCTYPE html>
-<html lang="fa" dir="rtl"><head><meta charset="utf-8"><title>newscrawl summary</title>
-<style>body{{font-family:sans-serif;margin:2em}} table{{border-collapse:collapse}}
-td{{border:1px solid #ccc;padding:2px 8px}} svg{{direction:ltr}}</style></head><body>
+<html lang="en"><head><meta charset="utf-8"><title>newscrawl summary</title>
+<style>
+body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin-bottom:1em}}
+th,td{{border:1px solid #ccc;padding:2px 8px}} td.n{{text-align:right}} .key{{margin-right:1em}}
+.key i{{display:inline-block;width:10px;height:10px;margin-right:4px}} .when{{color:#666}}
+</style></head><body>
 <h1>newscrawl: <span id="total">{s['total']}</span> articles</h1>
-<p>published {html.escape(s['first_published'] or '-')} … {html.escape(s['last_published'] or '-')}</p>
-<h2>Articles per day</h2>
-<svg id="chart" width="{svg_w}" height="{chart_h + 40}" xmlns="http://www.w3.org/2000/svg">{''.join(bars)}</svg>
-<h2>Per site</h2><table id="sites">{site_rows}</table>
-<h2>Field coverage</h2><table id="coverage">{cov_rows}</table>
+<p id="range">published {esc(s['first_published'] or '-')} … {esc(s['last_published'] or '-')};
+last crawled {esc(s['last_crawled'] or '-')}</p>
+<h2>Articles per day (Tehran publication day)</h2>
+<p>{legend}</p>
+{_chart(s)}
+<h2>Per site</h2>
+<table id="sites"><tr><th>site</th><th>articles</th><th>without a date</th></tr>{site_rows}</table>
+<h2>Per day</h2>
+<table id="days"><tr><th>day</th><th>jalali</th>{head}<th>total</th></tr>{day_rows}</table>
+<h2>Field coverage</h2>
+<table id="coverage"><tr><th>field</th><th>all</th>{head}</tr>{cov_rows}</table>
 <h2>Newest</h2><ul id="newest">{newest}</ul>
-<script type="application/json" id="data">{html.escape(json.dumps(s, ensure_ascii=False))}</script>
+<script type="application/json" id="data">{data}</script>
 </body></html>
 """
 
@@ -114,7 +212,7 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self):
-        return "[--brief] [--html FILE] [--days N]"
+        return "[--brief] [--days N] [--html FILE]"
 
     def short_desc(self):
         return "Overview of the database: articles per site and day, coverage, newest items"
@@ -124,24 +222,38 @@ class Command(ScrapyCommand):
         parser.add_argument("--brief", action="store_true", help="one line")
         parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
         parser.add_argument("--days", type=int, default=14, help="days in the histogram (default 14)")
+        parser.add_argument("--newest", type=int, default=5, help="newest articles listed (default 5)")
 
     def run(self, args, opts):
         from sqlalchemy.exc import SQLAlchemyError
 
-        url = self.settings.get("NEWSCRAWL_DATABASE_URL")
+        from newscrawl.commands.export import ExportError, open_store
+
+        if opts.days < 1 or opts.newest < 0:
+            return self._fail("--days must be at least 1 and --newest at least 0", 2)
+        store = None
         try:
-            s = gather(url, days=opts.days)
+            store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
+            s = gather(store.engine, days=opts.days, newest=opts.newest)
+        except ExportError as exc:
+            return self._fail(str(exc))
         except SQLAlchemyError as exc:
-            print(f"error: cannot read {url}: {str(exc).splitlines()[0]}", file=sys.stderr)
-            self.exitcode = 1
-            return
-        if opts.brief:
-            sites = ", ".join(f"{k} {v}" for k, v in s["per_site"].items()) or "none"
-            print(f"{s['total']} articles in the database ({sites}); published "
-                  f"{s['first_published'] or '-'} … {s['last_published'] or '-'}")
-        else:
-            print(render_text(s))
+            return self._fail(f"cannot read the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+        finally:
+            if store is not None:
+                store.close()
+        try:
+            print(brief(s) if opts.brief else render_text(s), flush=True)
+        except BrokenPipeError:  # `scrapy summary | head`: the reader has all it wants
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no error at exit either
         if opts.html:
-            with open(opts.html, "w", encoding="utf-8") as fh:
-                fh.write(render_html(s))
+            try:
+                with open(opts.html, "w", encoding="utf-8") as fh:
+                    fh.write(render_html(s))
+            except OSError as exc:
+                return self._fail(f"cannot write {opts.html}: {exc.strerror}")
             print(f"wrote {opts.html}")
+
+    def _fail(self, message: str, code: int = 1) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        self.exitcode = code

@@ -1,0 +1,465 @@
+"""`scrapy export --format {jsonl,csv,parquet} --output PATH [filters] [--partition]`: the database as
+files analysts open directly (pandas, DuckDB, spreadsheets), without reading our code.
+
+Rows are streamed from the database (SQLite or PostgreSQL, the crawl's NEWSCRAWL_DATABASE_URL) and
+written as they come, Parquet in record batches, so memory does not grow with the table. The output
+appears only when complete: it is written under a temporary name and renamed at the end.
+
+Decisions (documented in README, "Exporting"):
+- A "day" (--since/--until and the `date=` partition) is the publication day in Tehran, which is the
+  date part of `published_at`. Articles without a date go to `date=unknown` and are left out when
+  --since or --until is given.
+- CSV is UTF-8 with a BOM (spreadsheets then read Persian correctly); list fields are JSON arrays in
+  their cells. Parquet has native list<string> columns and timezone-aware timestamps.
+- Partitioned Parquet files leave out `site` (it is in the path, the Hive convention); JSON Lines and
+  CSV parts keep whole items, since those are usually read one file at a time.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scrapy.commands import ScrapyCommand
+
+from newscrawl.dates import TEHRAN, parse_date_arg, parse_iso
+from newscrawl.items import FIELDS, LIST_FIELDS
+
+FORMATS = ("jsonl", "csv", "parquet")
+BATCH_ROWS = 10_000  # Parquet record batch (and row group) size, at most...
+BATCH_CHARS = 16_000_000  # ...and at most this much text, so long bodies do not multiply the memory used
+READ_CHUNK = 1_000  # rows fetched from the database at a time
+
+
+class ExportError(Exception):
+    """A one-line reason the export cannot run; `usage` errors exit with 2, the others with 1."""
+
+    def __init__(self, message: str, usage: bool = False):
+        super().__init__(message)
+        self.usage = usage
+
+
+# -- the database -----------------------------------------------------------------------------------
+def open_store(url: str):
+    """The opened ArticleStore for `url`. A SQLite file that does not exist is an error here, not a
+    new empty database (ArticleStore.open would create one)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from newscrawl.storage import ArticleStore, StorageError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite" \
+            and parsed.database not in (None, "", ":memory:") and not os.path.exists(parsed.database):
+        raise ExportError(f"no database at {parsed.database} (crawl first, or set NEWSCRAWL_DATABASE_URL)")
+    try:
+        return ArticleStore(url).open()
+    except StorageError as exc:
+        raise ExportError(str(exc)) from None
+
+
+def tehran_day(published_at: str | None) -> str:
+    """The partition/filter day: the Tehran calendar date of `published_at`, or "unknown"."""
+    moment = parse_iso(published_at) if published_at else None
+    return moment.astimezone(TEHRAN).date().isoformat() if moment else "unknown"
+
+
+def _contains(column, value: str):
+    """A SQL prefilter for "the JSON list holds `value`": its JSON text contains the quoted string.
+    The exact check is `Filters.matches`; this only keeps the database from sending every row."""
+    from sqlalchemy import Text, cast
+
+    needle = json.dumps(value, ensure_ascii=False)  # how the store serializes it
+    needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return cast(column, Text).like(f"%{needle}%", escape="\\")
+
+
+@dataclass
+class Filters:
+    """--site/--since/--until/--category/--tag. A repeated option means any of its values; different
+    options must all hold."""
+
+    sites: list[str] = field(default_factory=list)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_options(cls, opts) -> Filters:
+        from newscrawl.text import normalize
+
+        def dates(name):
+            value = getattr(opts, name)
+            if value is None:
+                return None
+            try:
+                return parse_date_arg(value, name)
+            except ValueError as exc:
+                raise ExportError(str(exc), usage=True) from None
+
+        def words(name, values):
+            cleaned = [normalize(v) for v in values or []]
+            if any(not v for v in cleaned):
+                raise ExportError(f"{name}: give a non-empty value", usage=True)
+            return cleaned
+
+        filters = cls(sites=words("site", opts.site), since=dates("since"), until=dates("until"),
+                      categories=words("category", opts.category), tags=words("tag", opts.tag))
+        if filters.since and filters.until and filters.since > filters.until:
+            raise ExportError(f"since ({filters.since}) is after until ({filters.until})", usage=True)
+        return filters
+
+    def where(self, query):
+        """`query` narrowed in SQL (the list filters only approximately, see `_contains`)."""
+        from sqlalchemy import or_
+
+        from newscrawl.storage import _utc, articles
+
+        if self.sites:
+            query = query.where(articles.c.site.in_(self.sites))
+        if self.since:
+            query = query.where(articles.c.published_utc >= _utc(self.since))
+        if self.until:
+            query = query.where(articles.c.published_utc < _utc(self.until, end=True))
+        for column, values in ((articles.c.category, self.categories), (articles.c.tags, self.tags)):
+            if values:
+                query = query.where(or_(*(_contains(column, v) for v in values)))
+        return query
+
+    def matches(self, row: dict) -> bool:
+        return (not self.categories or bool(set(self.categories) & set(row["category"]))) and \
+               (not self.tags or bool(set(self.tags) & set(row["tags"])))
+
+
+def check_sites(engine, filters: Filters, spiders: list[str]) -> None:
+    """A --site that is neither a spider nor in the database is a typo: say so, naming the real ones."""
+    from sqlalchemy import select
+
+    from newscrawl.storage import articles
+
+    if not filters.sites:
+        return
+    with engine.connect() as conn:
+        stored = set(conn.execute(select(articles.c.site).distinct()).scalars())
+    for site in filters.sites:
+        if site not in stored and site not in spiders:
+            known = ", ".join(sorted(stored | set(spiders))) or "none"
+            raise ExportError(f"site: {site!r} is not a site (known: {known})", usage=True)
+
+
+def count(engine, filters: Filters) -> int:
+    """Rows the query will read (an upper bound when --category/--tag are given)."""
+    from sqlalchemy import func, select
+
+    from newscrawl.storage import articles
+
+    with engine.connect() as conn:
+        return conn.execute(filters.where(select(func.count()).select_from(articles))).scalar_one()
+
+
+def iter_rows(engine, filters: Filters) -> Iterator[dict]:
+    """Matching articles as item dicts, by site then publication time (so each site/day partition is
+    one contiguous run), streamed READ_CHUNK rows at a time."""
+    from sqlalchemy import select
+
+    from newscrawl.storage import articles
+
+    query = filters.where(select(*(articles.c[name] for name in FIELDS)))
+    query = query.order_by(articles.c.site, articles.c.published_utc, articles.c.id)
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=READ_CHUNK).execute(query).mappings():
+            item = dict(row)
+            for name in LIST_FIELDS:
+                item[name] = list(item[name] or [])
+            yield item
+
+
+# -- writers ------------------------------------------------------------------------------------------
+class JsonlWriter:
+    """One item per line, UTF-8, Persian unescaped: exactly the lines of the crawl's feed."""
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "w", encoding="utf-8", newline="\n")
+
+    def write(self, row: dict) -> None:
+        self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+class CsvWriter:
+    """UTF-8 with a BOM and a header; lists as JSON arrays, null as an empty cell."""
+
+    def __init__(self, path: Path):
+        self.fh = open(path, "w", encoding="utf-8-sig", newline="")
+        self.out = csv.writer(self.fh)
+        self.out.writerow(FIELDS)
+
+    def write(self, row: dict) -> None:
+        self.out.writerow([json.dumps(row[name], ensure_ascii=False) if name in LIST_FIELDS
+                           else row[name] for name in FIELDS])
+
+    def close(self) -> None:
+        self.fh.close()
+
+
+def arrow_schema(columns=FIELDS):
+    """Strings, list<string> for the list fields, and aware timestamps for the two instants."""
+    import pyarrow as pa
+
+    types = {"published_at": pa.timestamp("s", tz="Asia/Tehran"), "crawled_at": pa.timestamp("s", tz="UTC")}
+    return pa.schema([(name, pa.list_(pa.string()) if name in LIST_FIELDS else types.get(name, pa.string()))
+                      for name in columns])
+
+
+def _instant(value: str | None) -> dt.datetime | None:
+    moment = parse_iso(value) if value else None
+    return moment.replace(microsecond=0) if moment else None
+
+
+class ParquetWriter:
+    """Buffers up to BATCH_ROWS rows (or BATCH_CHARS of text), then writes them as one record batch
+    (zstd-compressed).
+
+    In a partition the `site` column is left out, as pyarrow's write_dataset and Spark do: the folder
+    name holds it, and pandas.read_parquet refuses a dataset where both do."""
+
+    def __init__(self, path: Path, partitioned: bool = False):
+        import pyarrow.parquet as pq
+
+        self.columns = [name for name in FIELDS if not (partitioned and name == "site")]
+        self.schema = arrow_schema(self.columns)
+        self.out = pq.ParquetWriter(path, self.schema, compression="zstd")
+        self.rows: list[dict] = []
+        self.chars = 0
+
+    def write(self, row: dict) -> None:
+        self.rows.append(row)
+        self.chars += sum(len(v) for v in row.values() if isinstance(v, str))
+        if len(self.rows) >= BATCH_ROWS or self.chars >= BATCH_CHARS:
+            self._flush()
+
+    def _flush(self) -> None:
+        import pyarrow as pa
+
+        if not self.rows:
+            return
+        columns = {name: [r[name] for r in self.rows] for name in self.columns}
+        for name in ("published_at", "crawled_at"):
+            columns[name] = [_instant(v) for v in columns[name]]
+        self.out.write_batch(pa.RecordBatch.from_pydict(columns, schema=self.schema))
+        self.rows.clear()
+        self.chars = 0
+
+    def close(self) -> None:
+        self._flush()
+        self.out.close()
+
+
+WRITERS = {"jsonl": JsonlWriter, "csv": CsvWriter, "parquet": ParquetWriter}
+
+
+class Sink:
+    """Routes rows to one file, or with `partition` to ROOT/site=S/date=D/part-N.EXT. Rows come
+    sorted by site and day, so one file is open at a time; a partition seen again gets the next part."""
+
+    def __init__(self, fmt: str, root: Path, partition: bool):
+        self.fmt, self.root, self.partition = fmt, root, partition
+        self.writer = None
+        self.key: tuple[str, str] | None = None
+        self.parts: dict[tuple[str, str], int] = {}
+        if not partition:
+            self.writer = WRITERS[fmt](root)
+
+    def write(self, row: dict) -> None:
+        if self.partition:
+            key = (row["site"], tehran_day(row["published_at"]))
+            if key != self.key:
+                self._close_writer()
+                part = self.parts.get(key, -1) + 1
+                self.parts[key] = part
+                folder = self.root / f"site={key[0]}" / f"date={key[1]}"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"part-{part}.{self.fmt}"
+                options = {"partitioned": True} if self.fmt == "parquet" else {}
+                self.writer, self.key = WRITERS[self.fmt](path, **options), key
+        self.writer.write(row)
+
+    def _close_writer(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+
+    def close(self) -> None:
+        self._close_writer()
+
+    @property
+    def files(self) -> int:
+        return sum(n + 1 for n in self.parts.values()) if self.partition else 1
+
+
+# -- progress -----------------------------------------------------------------------------------------
+class Progress:
+    """On a terminal, one line redrawn in place; otherwise (a log, CI) a line every `every` rows."""
+
+    def __init__(self, total: int, every: int, stream=None):
+        self.total, self.every = total, every
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.step = max(1, every // 10) if self.tty else every
+        self.shown = False
+
+    def update(self, read: int, written: int) -> None:
+        if not self.every or read % self.step:
+            return
+        share = f" ({100 * read // self.total}%)" if self.total else ""
+        text = f"export: {read:,} of {self.total:,} articles read{share}, {written:,} written"
+        self.stream.write(f"\r{text}" if self.tty else text + "\n")
+        self.stream.flush()
+        self.shown = True
+
+    def done(self, read: int, written: int) -> None:
+        """On a terminal, end the redrawn line on the final counts."""
+        if self.tty and self.shown:
+            if read % self.step:
+                self.shown, self.step = False, 1
+                self.update(read, written)
+            self.stream.write("\n")
+
+
+# -- the export ----------------------------------------------------------------------------------------
+def prepare_output(output: Path, partition: bool) -> Path:
+    """Check OUTPUT can be written and return the temporary path to write instead."""
+    if partition:
+        if output.is_file() or (output.is_dir() and any(output.iterdir())):
+            raise ExportError(f"{output} exists and is not an empty folder (--partition writes a folder)",
+                              usage=True)
+    elif output.is_dir():
+        raise ExportError(f"{output} is a folder; give a file name (or use --partition)", usage=True)
+    try:
+        output.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create {output.parent}: {exc.strerror}") from None
+    return output.with_name(f".{output.name}.partial-{os.getpid()}")
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        path.unlink(missing_ok=True)
+
+
+def export(engine, fmt: str, output: Path, filters: Filters, partition: bool = False,
+           progress_every: int = 10_000) -> tuple[int, int]:
+    """Write the matching articles to `output`; return (articles, files). Nothing is left behind on
+    failure, and an existing `output` is only replaced once the new one is complete."""
+    temp = prepare_output(output, partition)
+    progress = Progress(count(engine, filters), progress_every)
+    written = read = 0
+    try:
+        if partition:
+            temp.mkdir()
+        sink = Sink(fmt, temp, partition)
+        try:
+            for row in iter_rows(engine, filters):
+                read += 1
+                if filters.matches(row):
+                    sink.write(row)
+                    written += 1
+                progress.update(read, written)
+        finally:
+            sink.close()
+            progress.done(read, written)
+        if partition and output.is_dir():
+            output.rmdir()  # empty, checked above
+        os.replace(temp, output)
+    except BaseException:
+        _remove(temp)
+        raise
+    return written, sink.files
+
+
+def _arrow_errors() -> tuple[type[BaseException], ...]:
+    """pyarrow's own exception base, when it is loaded (only Parquet exports import it)."""
+    arrow = sys.modules.get("pyarrow")
+    return (arrow.ArrowException,) if arrow is not None else ()
+
+
+class Command(ScrapyCommand):
+    requires_project = True
+    requires_crawler_process = False
+    default_settings = {"LOG_LEVEL": "WARNING"}
+
+    def syntax(self):
+        return ("--format {jsonl,csv,parquet} --output PATH [--site S] [--since D] [--until D] "
+                "[--category C] [--tag T] [--partition]")
+
+    def short_desc(self):
+        return "Export articles from the database as JSON Lines, CSV or Parquet"
+
+    def add_options(self, parser):
+        super().add_options(parser)
+        parser.add_argument("--format", dest="fmt", metavar="FORMAT", help="jsonl, csv or parquet")
+        parser.add_argument("--output", metavar="PATH", help="the file, or with --partition the folder")
+        parser.add_argument("--site", action="append", metavar="S", help="only this site (repeatable)")
+        parser.add_argument("--since", metavar="D", help="from this Tehran day: Jalali 1397/04/29 or Gregorian 2018-07-20")
+        parser.add_argument("--until", metavar="D", help="to this Tehran day, inclusive")
+        parser.add_argument("--category", action="append", metavar="C",
+                            help="articles whose category path has C (repeatable)")
+        parser.add_argument("--tag", action="append", metavar="T", help="articles tagged T (repeatable)")
+        parser.add_argument("--partition", action="store_true",
+                            help="write OUTPUT/site=S/date=YYYY-MM-DD/part-0.EXT (hive layout)")
+        parser.add_argument("--progress", type=int, default=10_000, metavar="N",
+                            help="a progress line every N articles (0: none; default 10000)")
+
+    def run(self, args, opts):
+        from sqlalchemy.exc import SQLAlchemyError
+
+        store = None
+        try:
+            if args:
+                raise ExportError(f"unexpected argument {args[0]!r}", usage=True)
+            if opts.fmt not in FORMATS:
+                raise ExportError(f"format: {opts.fmt!r} is not one of {', '.join(FORMATS)}"
+                                  if opts.fmt else "give --format jsonl, csv or parquet", usage=True)
+            if not opts.output:
+                raise ExportError("give --output PATH", usage=True)
+            filters = Filters.from_options(opts)
+            store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
+            from scrapy.spiderloader import get_spider_loader
+
+            check_sites(store.engine, filters, get_spider_loader(self.settings).list())
+            total, files = export(store.engine, opts.fmt, Path(opts.output), filters, opts.partition,
+                                  max(0, opts.progress))
+        except ExportError as exc:
+            return self._fail(str(exc), 2 if exc.usage else 1)
+        except SQLAlchemyError as exc:
+            return self._fail(f"cannot read the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+        except OSError as exc:
+            return self._fail(f"cannot write {exc.filename or opts.output}: {exc.strerror or exc}")
+        except KeyboardInterrupt:
+            return self._fail("interrupted; nothing was written", 130)
+        except _arrow_errors() as exc:
+            return self._fail(f"cannot write Parquet: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+        finally:
+            if store is not None:
+                store.close()
+        where = f"{opts.output} ({files} files)" if opts.partition else opts.output
+        print(f"exported {total:,} articles to {where}")
+
+    def _fail(self, message: str, code: int = 1) -> None:
+        print(f"error: {message}", file=sys.stderr)
+        self.exitcode = code
