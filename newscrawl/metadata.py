@@ -7,7 +7,11 @@ keys are looked up case-insensitively and broken scripts are skipped, never fata
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+from newscrawl.dates import parse_iso, parse_jalali
+from newscrawl.text import normalize
 
 ARTICLE_TYPES = frozenset(
     t.lower() for t in ("NewsArticle", "Article", "ReportageNewsArticle", "AnalysisNewsArticle",
@@ -92,3 +96,93 @@ def meta(response, *names: str) -> str | None:
 def meta_all(response, name: str) -> list[str]:
     return [v.strip() for v in response.xpath(f'//meta[@property="{name}" or @name="{name}"]/@content').getall()
             if v.strip()]
+
+
+# -- what the generic spider reads (site spiders read their templates first) -------------------------------
+#: machine-readable publication dates, most specific first
+DATE_META = ("article:published_time", "datePublished", "og:published_time", "published_time", "pubdate",
+             "publishdate", "publish-date", "DC.date.issued", "dcterms.created")
+_TITLE_PARTS = re.compile(r"\s+[-|–—]\s+")
+
+
+def published_date(response, ld: dict) -> str | None:
+    """The first publication date the page states in metadata that is a date: JSON-LD datePublished,
+    article:published_time and kin, then <time datetime> marked as the publication. ISO or Jalali text,
+    as written (Tabnak puts «۱۳۹۷/۰۴/۳۰ - ۰۰:۲۰» in article:published_time); None when none is."""
+    candidates = [ld_text(ld, "datePublished")]
+    candidates += [meta(response, name) for name in DATE_META]
+    candidates += response.xpath('//time[@itemprop="datePublished" or @pubdate]/@datetime').getall()
+    for value in candidates:
+        if value and (parse_iso(value) is not None or parse_jalali(value) is not None):
+            return value.strip()
+    return None
+
+
+def headline(response, ld: dict) -> str | None:
+    """The article's title: the <h1> that the metadata titles confirm (og:title, twitter:title, JSON-LD
+    headline, <title> or a part of it between « - » or « | »; equal, or one a prefix of the other and at
+    least half as long; a ZWNJ and a space compare equal), else the first of those metadata titles, else
+    <title>'s longest part."""
+    stated = [normalize(n) for n in (meta(response, "og:title"), meta(response, "twitter:title"),
+                                     ld_text(ld, "headline"))]
+    page_title = normalize(response.xpath("//title/text()").get())
+    names = [n for n in (*stated, page_title, *_TITLE_PARTS.split(page_title)) if n]
+    loose = [n.replace("\u200c", " ") for n in names]  # metadata often spells a ZWNJ as a space
+    for h1 in response.xpath("//h1"):
+        text = normalize(" ".join(h1.xpath(".//text()").getall()))
+        for name in loose:
+            short, long = sorted((text.replace("\u200c", " "), name), key=len)
+            if short and long.startswith(short) and len(short) * 2 >= len(long):
+                return text
+    first = next((n for n in stated if n), None)
+    if first or not page_title:
+        return first
+    return max(_TITLE_PARTS.split(page_title), key=len)
+
+
+def ld_is_article(obj: dict) -> bool:
+    """True for a JSON-LD article type (NewsArticle, Article, ...), not a bare WebPage."""
+    return bool(_types(obj) & (ARTICLE_TYPES - {"webpage"}))
+
+
+_HOME = frozenset({"خانه", "صفحه اصلی", "صفحه نخست", "home", "homepage"})
+
+
+def _position(entry: dict) -> int:
+    try:
+        return int(entry.get("position", 0))
+    except (TypeError, ValueError):
+        return 0
+
+
+def ld_breadcrumb(response) -> list[str]:
+    """Names in the page's JSON-LD BreadcrumbList (wherever it is nested), most general first, without
+    empty names and the home link."""
+
+    def lists(data: Any):
+        if isinstance(data, list):
+            for entry in data:
+                yield from lists(entry)
+        elif isinstance(data, dict):
+            if "breadcrumblist" in _types(data):
+                yield data
+            for value in data.values():
+                yield from lists(value)
+
+    for raw in response.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            data = json.loads(raw.strip(), strict=False)
+        except ValueError:
+            continue
+        for crumbs in lists(data):
+            items = crumbs.get("itemListElement") or []
+            items = sorted((i for i in items if isinstance(i, dict)), key=_position)
+            names = []
+            for entry in items:
+                item = entry.get("item")
+                name = entry.get("name") or (item.get("name") if isinstance(item, dict) else None)
+                if isinstance(name, str) and name.strip() and name.strip().lower() not in _HOME:
+                    names.append(name.strip())
+            if names:
+                return names
+    return []

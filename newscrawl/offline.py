@@ -18,7 +18,8 @@ class NotAnArticle(Exception):
 
 
 def spider_for_url(spider_loader, url: str) -> str | None:
-    """Name of the site spider whose domains cover the URL's host, else None."""
+    """Name of the site spider whose domains cover the URL's host, else None (`scrapy extract` then
+    uses the `generic` spider, which has no domains of its own)."""
     host = (urlsplit(url).hostname or "").lower()
     for name in spider_loader.list():
         cls = spider_loader.load(name)

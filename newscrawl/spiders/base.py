@@ -50,6 +50,14 @@ def parse_ids(spec: str) -> list[int]:
     return ids
 
 
+_DATE_LABEL = re.compile(r"^\s*[^0-9۰-۹٠-٩:]{1,30}:\s*")
+
+
+def strip_date_label(text: str) -> str:
+    """«تاریخ انتشار: ۲۱ تیر ۱۳۹۸ - ۱۷:۲۱» → the date as shown, without the label before its colon."""
+    return _DATE_LABEL.sub("", text or "", count=1)
+
+
 def sel(root: Selector | SelectorList, query: str) -> SelectorList:
     """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS."""
     if not query:
@@ -84,6 +92,9 @@ class NewsSpider(scrapy.Spider):
     selector_overrides: ClassVar[dict[str, str]] = {}
     #: paths used by `scrapy check` (contracts), relative to base_url
     contract_paths: ClassVar[dict[str, str]] = {}
+    #: pages always rendered in Chromium: {"listing"} (archive pages), {"article"} or both
+    #: (newscrawl.rendering); other pages are rendered only when they come back as a challenge or shell
+    render: ClassVar[frozenset[str]] = frozenset()
 
     ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental")
 
@@ -393,7 +404,7 @@ class TemplateSpider(NewsSpider):
             self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
             self.logger.warning("news code %s on page differs from URL %s", code, response.url)
         loader.add_value("url", self.canonical_url(response, code))
-        raw_date = html.text_of(sel(page, s.get("date", "")), s.get("date_drop"))
+        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", "")), s.get("date_drop")))
         loader.add_value("published_at_raw", raw_date or None)
         loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
                          or metadata.meta(response, "article:published_time", "datePublished")

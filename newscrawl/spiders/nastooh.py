@@ -21,7 +21,7 @@ class NastoohSpider(TemplateSpider):
         "kicker": ".kicker, .rutitr, .uptitle",
         "lead": "p.summary, .introtext, .item-summary, .lead",
         "body": "div.item-text, div[itemprop=articleBody], .item-body .item-text",
-        "body_drop": ".item-img, figure, .item-nav, .tags",
+        "body_drop": ".item-img, figure, .item-nav, .tags, .ads, .related",
         "news_code": '//meta[@property="nastooh:code"]/@content | '
                      '//li[span[contains(., "کد خبر")]]/span[contains(@class, "text-meta")]',
         "date": '//div[contains(@class, "meta-news")]//li[1]/span[contains(@class, "text-meta")]'

@@ -25,7 +25,10 @@ class AsriranSpider(IranSamanehSpider):
     name = "asriran"
     allowed_domains = ["asriran.com"]
     base_url = "https://www.asriran.com"
-    selector_overrides = {"container": ".col1-news, .gutter_news", "title": "h1.Htag, h1.title, h1"}
+    # the path starts with the home page («صفحه نخست»), which is no category
+    selector_overrides = {"container": ".col1-news, .gutter_news", "title": "h1.Htag, h1.title, h1",
+                          "category": '//div[contains(@class, "news_path")]//a[normalize-space() != "صفحه نخست"]'
+                                      "/text()"}
 
 
 class EntekhabSpider(IranSamanehSpider):
@@ -54,12 +57,41 @@ class AftabnewsSpider(IranSamanehSpider):
     name = "aftabnews"
     allowed_domains = ["aftabnews.ir"]
     base_url = "https://aftabnews.ir"
+    selector_overrides = {"container": ".col_r_inner_news, .gutter_news",
+                          "body_drop": IranSamanehSpider.selectors["body_drop"] + ", .aftab_news"}
+    #: the body opens with a bare «آفتاب‌نیوز :» line (Targoman ignores it)
+    read_more_re = IranSamanehSpider.read_more_re + "|\\s*آفتاب\u200c?نیوز\\s*:\\s*$"
 
 
 class KayhanSpider(IranSamanehSpider):
+    """The article sits in `.margin_bt_fari div[style='direction: rtl;']`, its date and path outside it:
+    no container, so the whole page is read."""
+
     name = "kayhan"
     allowed_domains = ["kayhan.ir"]
     base_url = "https://kayhan.ir"
+
+
+class IribnewsSpider(IranSamanehSpider):
+    name = "iribnews"
+    allowed_domains = ["iribnews.ir"]
+    base_url = "https://www.iribnews.ir"
+    selector_overrides = {"container": ".news_general_dl, .photo_body",
+                          "category": ".news_path2 a::text, .news_path a::text"}
+
+
+class SnnSpider(IranSamanehSpider):
+    name = "snn"
+    allowed_domains = ["snn.ir"]
+    base_url = "https://snn.ir"
+    selector_overrides = {"container": ".main_col, .photo_news_content"}
+
+
+class MizanSpider(IranSamanehSpider):
+    name = "mizan"
+    allowed_domains = ["mizanonline.ir"]
+    base_url = "https://www.mizanonline.ir"
+    selector_overrides = {"container": ".main_news_body, .main-body"}
 
 
 # -- Nastooh --------------------------------------------------------------------------------------------
@@ -87,10 +119,17 @@ class HamshahriSpider(NastoohSpider):
     name = "hamshahri"
     allowed_domains = ["hamshahrionline.ir"]
     base_url = "https://www.hamshahrionline.ir"
+    selector_overrides = {"container": ".main-content, article#item"}
+
+
+class MashreghSpider(NastoohSpider):
+    name = "mashregh"
+    allowed_domains = ["mashreghnews.ir"]
+    base_url = "https://www.mashreghnews.ir"
 
 
 class KhabaronlineSpider(NastoohSpider):
     name = "khabaronline"
     allowed_domains = ["khabaronline.ir"]
     base_url = "https://www.khabaronline.ir"
-    selector_overrides = {"body_drop": ".item-img, figure, .item-nav, .tags, .read-more, .readmore"}
+    selector_overrides = {"body_drop": NastoohSpider.selectors["body_drop"] + ", .read-more, .readmore"}
