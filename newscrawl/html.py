@@ -1,17 +1,21 @@
 """Turn an article-body element into clean paragraphs.
 
 Why our own: generic extractors (trafilatura, readability) drop ZWNJs and guess at boundaries; on a
-known template we already hold the body element, so all that is left is removing the known junk and
-splitting on block boundaries. lxml does the parsing; this is a short tree walk.
+known template we already hold the body element, so all that is left is skipping the known junk and
+splitting on block boundaries. lxml does the parsing; this is a short tree walk over the page's own
+tree (no copy: the dropped elements are found with one compiled XPath and skipped, their tail text kept
+in place, which the profile showed is several times cheaper than copying and pruning a tree).
 """
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 
+from lxml import etree
 from parsel import Selector
+from parsel.csstranslator import HTMLTranslator
 
 BLOCK_TAGS = frozenset(
     "p div section article blockquote figure figcaption h1 h2 h3 h4 h5 h6 ul ol li table tr pre header "
@@ -20,59 +24,54 @@ BLOCK_TAGS = frozenset(
 #: never text, whatever the site
 ALWAYS_DROP = "script, style, noscript, iframe, form, button, svg, object, embed, template, select, input"
 PARAGRAPH_BREAK = "\x00"
-#: what lxml parses but refuses to set back as text (Word pastes stray control bytes into articles)
+#: what lxml parses but refuses to set as text; removed where a dropped element's tail joins the text
+#: before it, as the earlier prune-a-copy code had to (Word pastes stray control bytes into articles)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
-def _remove(node) -> None:
-    """Remove a node but keep its tail text in place."""
-    parent = node.getparent()
-    if parent is None:
-        return
-    tail = _NOT_XML.sub("", node.tail or "")
-    if tail:
-        prev = node.getprevious()
-        if prev is not None:
-            prev.tail = _NOT_XML.sub("", prev.tail or "") + tail
-        else:
-            parent.text = _NOT_XML.sub("", parent.text or "") + tail
-    parent.remove(node)
+@lru_cache(maxsize=128)
+def _dropper(drop: str | None) -> etree.XPath:
+    """The compiled XPath of ALWAYS_DROP plus `drop` (CSS, as parsel translates it for HTML)."""
+    return etree.XPath(HTMLTranslator().css_to_xpath(ALWAYS_DROP + (", " + drop if drop else "")))
 
 
-def pruned(sel: Selector, drop: str | None = None) -> Selector:
-    """A copy of `sel` without the elements matched by `drop` (CSS) and the always-dropped ones."""
-    root = copy.deepcopy(sel.root)
-    root.tail = None  # the copy's tail is outside the element
-    tmp = Selector(root=root)
-    css = ALWAYS_DROP + (", " + drop if drop else "")
-    for node in tmp.css(css):
-        if node.root is not root:
-            _remove(node.root)
-    return tmp
+def _dropped(root, drop: str | None) -> set:
+    return {node for node in _dropper(drop)(root) if node is not root}
 
 
-def _walk(node, out: list[str]) -> None:
-    tag = node.tag if isinstance(node.tag, str) else ""
-    block = tag.lower() in BLOCK_TAGS
+def _walk(node, dropped: set, out: list[str], blocks: bool) -> None:
+    """Append the text of `node` (not its tail) to `out`, skipping `dropped` elements but keeping their
+    tails: a run of skipped siblings' tails joins the text before it, as one text node (like removing
+    them from the tree would). `blocks` marks block boundaries with PARAGRAPH_BREAK and <br> with "\\n"."""
+    tag = node.tag.lower() if isinstance(node.tag, str) else ""
+    block = blocks and tag in BLOCK_TAGS
     if block:
         out.append(PARAGRAPH_BREAK)
-    if tag.lower() == "br":
+    if blocks and tag == "br":
         out.append("\n")
-    elif tag and node.text:  # comments and processing instructions have no str tag
-        out.append(node.text)
+        slot = ""
+    else:
+        slot = (node.text or "") if tag else ""  # comments and processing instructions have no text
     for child in node:
-        _walk(child, out)
+        if child in dropped:
+            tail = _NOT_XML.sub("", child.tail or "")
+            if tail:
+                slot = _NOT_XML.sub("", slot) + tail
+            continue
+        if slot:
+            out.append(slot)
+        _walk(child, dropped, out, blocks)
+        slot = child.tail or ""
+    if slot:
+        out.append(slot)
     if block:
         out.append(PARAGRAPH_BREAK)
-    if node.tail:
-        out.append(node.tail)
 
 
 def paragraphs(sel: Selector, drop: str | None = None) -> list[str]:
     """Raw paragraph texts of an element: block elements and double <br> separate paragraphs."""
-    root = pruned(sel, drop).root
     out: list[str] = []
-    _walk(root, out)
+    _walk(sel.root, _dropped(sel.root, drop), out, blocks=True)
     text = "".join(out).replace("\n\n", PARAGRAPH_BREAK)
     return [p for p in (part.strip() for part in text.split(PARAGRAPH_BREAK)) if p]
 
@@ -83,7 +82,9 @@ def text_of(sels: Iterable[Selector], drop: str | None = None) -> str:
         if isinstance(sel.root, str):  # an attribute or text() result
             text = sel.root.strip()
         else:
-            text = " ".join(pruned(sel, drop).xpath(".//text()").getall()).strip()
+            out: list[str] = []
+            _walk(sel.root, _dropped(sel.root, drop), out, blocks=False)
+            text = " ".join(out).strip()
         if text:
             return text
     return ""

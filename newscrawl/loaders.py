@@ -62,6 +62,13 @@ class ArticleLoader(ItemLoader):
     images_out = staticmethod(_unique)
     url_in = MapCompose(str.strip)
 
+    def __init__(self, item=None, selector=None, response=None, parent=None, **context):
+        # Scrapy's ItemLoader builds Selector(response), parsing the page a second time; the response's
+        # cached selector is the same tree (the profile's largest single cost on a real page).
+        if selector is None and response is not None:
+            selector = getattr(response, "selector", None)
+        super().__init__(item, selector, response, parent, **context)
+
     def load_item(self):
         """Fill the fields every item has, so exports always carry the whole schema."""
         item = super().load_item()

@@ -1,0 +1,118 @@
+"""`python -m bench [--quick] [--output PATH] [--only extract,crawl,storage,memory]`: run the benchmarks,
+print a table and write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
+os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
+
+SECTIONS = ("extract", "crawl", "storage", "memory")
+
+
+def _num(value, digits: int = 0) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,.{digits}f}"
+
+
+def table(r: dict) -> str:
+    """The results as a Markdown table (the README's Performance section shows one)."""
+    rows = [("measure", "newscrawl", "baseline", "ratio", "target")]
+
+    def add(name, ours, base=None, ratio=None, target=""):
+        rows.append((name, ours, base or "", ratio or "", target))
+
+    if "extract_gen_ratio" in r:
+        if "extract_real_ratio" in r:
+            add("extraction, real Tabnak article (articles/s)", _num(r["extract_real_per_s"]),
+                _num(r["extract_real_baseline_per_s"]), _num(r["extract_real_ratio"], 2), "ratio ≥ 0.5")
+        add("extraction, generated articles (articles/s)", _num(r["extract_gen_per_s"]),
+            _num(r["extract_gen_baseline_per_s"]), _num(r["extract_gen_ratio"], 2), "ratio ≥ 0.5")
+    if "crawl_ratio" in r:
+        add(f"crawl, {r['crawl_articles']:,} articles = {r['crawl_pages']:,} pages (pages/s)",
+            _num(r["crawl_pages_per_s"]), _num(r["crawl_baseline_pages_per_s"]), _num(r["crawl_ratio"], 2),
+            "ratio ≥ 0.7")
+    if "sqlite_items_per_s" in r:
+        batch = r["storage_batch_size"]
+        add(f"SQLite writes, batches of {batch} (items/s)", _num(r["sqlite_items_per_s"]), target="≥ 5,000")
+        add("SQLite, dedup check + write (items/s)", _num(r["sqlite_dedup_items_per_s"]))
+        if "postgres_items_per_s" in r:
+            add(f"PostgreSQL writes, batches of {batch} (items/s)", _num(r["postgres_items_per_s"]))
+            add("PostgreSQL, dedup check + write (items/s)", _num(r["postgres_dedup_items_per_s"]))
+        else:
+            add("PostgreSQL writes", r.get("postgres_note", "skipped"))
+    if "rss_mb_small" in r:
+        add(f"peak RSS, crawl of {r['n_small']:,} / {r['n_large']:,} articles (MB)",
+            f"{r['rss_mb_small']:.1f} / {r['rss_mb_large']:.1f}")
+        add("RSS growth per crawled article (bytes)", _num(r["bytes_per_article"]))
+        add(f"RSS growth per known article ({r['known_articles']:,} in the database) (bytes)",
+            _num(r["bytes_per_known_article"], 1), target="a few")
+        add("spider's per-process URL set / Scrapy dupefilter, per URL (bytes)",
+            f"{r['seen_set_bytes_per_url']} / {r['dupefilter_bytes_per_url']}")
+    widths = [max(len(row[i]) for row in rows) for i in range(5)]
+    lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
+    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test (numbers are noise)")
+    parser.add_argument("--output", type=Path, help="JSON file (default: $NEWSCRAWL_DATA_DIR/bench.json)")
+    parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
+    parser.add_argument("--articles", type=int, help="articles in the crawl benchmark (default 2000)")
+    parser.add_argument("--rounds", type=int, help="crawl runs per side; the median is reported (default 3)")
+    parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL storage benchmark")
+    args = parser.parse_args(argv)
+    sections = [s.strip() for s in args.only.split(",") if s.strip()]
+    unknown = [s for s in sections if s not in SECTIONS]
+    if unknown:
+        print(f"error: unknown section {unknown[0]!r}; known: {', '.join(SECTIONS)}", file=sys.stderr)
+        return 2
+    output = args.output or Path(os.environ.get("NEWSCRAWL_DATA_DIR", "data")) / "bench.json"
+    articles = args.articles or (120 if args.quick else 2000)
+    rounds = args.rounds or (1 if args.quick else 3)
+
+    import scrapy
+
+    from bench import crawl, extract, memory, storage
+
+    results: dict = {}
+    started = time.perf_counter()
+    for section in sections:
+        print(f"bench: {section} ...", file=sys.stderr, flush=True)
+        try:
+            if section == "extract":
+                results.update(extract.run(quick=args.quick))
+            elif section == "crawl":
+                results.update(crawl.run(articles, rounds))
+            elif section == "storage":
+                results.update(storage.run(quick=args.quick, postgres=not args.no_postgres))
+            else:
+                results.update(memory.run(*((60, 120, 2_000) if args.quick else (500, 5_000, 200_000))))
+        except RuntimeError as exc:
+            print(f"error: {section}: {exc}", file=sys.stderr)
+            return 1
+    results["meta"] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"), "quick": args.quick,
+        "seconds": round(time.perf_counter() - started, 1), "cpus": os.cpu_count(),
+        "python": platform.python_version(), "scrapy": scrapy.__version__, "machine": platform.machine(),
+    }
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(table(results))
+    print(f"\nwritten to {output} in {results['meta']['seconds']} s", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,90 @@
+"""Extraction: the full path (spider callback, item loaders, normalization, sanitizing, validation,
+date conversion) against a bare parsel baseline that parses the page and takes the title and body text
+with two selectors. Same pages, same process, interleaved rounds; the median of each side is reported."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from pathlib import Path
+
+import parsel
+from scrapy.utils.project import get_project_settings
+
+from newscrawl.demo.build import render_article
+from newscrawl.offline import Extractor
+from newscrawl.spiders.sites import TabnakSpider
+from newscrawl.testsite import GEN_PREFIX, generated_article
+
+ROOT = Path(__file__).resolve().parents[1]
+REAL_URL = "https://www.tabnak.ir/fa/news/818242"
+TITLE, BODY = "h1.Htag ::text", ".body ::text"  # the baseline's two selectors
+
+
+def real_page() -> bytes | None:
+    """The real Tabnak article from NEWSCRAWL_REALPAGES (or ../shared/realpages), None when absent."""
+    base = Path(os.environ.get("NEWSCRAWL_REALPAGES", ROOT.parent / "shared" / "realpages"))
+    path = base / "tabnak" / "article-1.html"
+    return path.read_bytes() if path.is_file() else None
+
+
+def generated_pages(count: int) -> list[tuple[str, bytes]]:
+    """Generated articles exactly as the local test site serves them under /gen."""
+    pages = []
+    for k in range(1, count + 1):
+        article = generated_article(k)
+        related = generated_article(k - 1) if k > 1 else None
+        body = render_article(article, prefix=GEN_PREFIX, related=related).encode("utf-8")
+        pages.append((f"https://www.tabnak.ir/fa/news/{article.id}", body))
+    return pages
+
+
+def baseline(body: bytes) -> tuple[str, str]:
+    """The cheapest extraction: parse, one selector for the title, one for the body text."""
+    sel = parsel.Selector(body=body, encoding="utf-8")
+    return " ".join(sel.css(TITLE).getall()), " ".join(sel.css(BODY).getall())
+
+
+def _rate(func, pages: list[tuple[str, bytes]], seconds: float) -> float:
+    """Pages per second over whole passes through `pages`, for at least `seconds`."""
+    done, start = 0, time.perf_counter()
+    while True:
+        for url, body in pages:
+            func(url, body)
+        done += len(pages)
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return done / elapsed
+
+
+def compare(pages: list[tuple[str, bytes]], extractor: Extractor, rounds: int, seconds: float) -> dict:
+    """Both sides, `rounds` times each, alternating (so machine noise hits both alike)."""
+    for url, body in pages:  # warm-up, and a check that both sides really extract something
+        item = extractor.extract(body, url)
+        title, text = baseline(body)
+        if not (item["title"] and item["body"] and title.strip() and text.strip()):
+            raise RuntimeError(f"no title or body extracted from {url}")
+    full, bare = [], []
+    for _ in range(rounds):
+        full.append(_rate(lambda url, body: extractor.extract(body, url), pages, seconds))
+        bare.append(_rate(lambda url, body: baseline(body), pages, seconds))
+    ours, theirs = statistics.median(full), statistics.median(bare)
+    return {"per_s": round(ours, 1), "baseline_per_s": round(theirs, 1), "ratio": round(ours / theirs, 3)}
+
+
+def run(quick: bool = False) -> dict:
+    extractor = Extractor(TabnakSpider, get_project_settings(), REAL_URL)
+    rounds, seconds = (2, 0.2) if quick else (5, 1.5)
+    results: dict = {}
+    real = real_page()
+    if real is not None:
+        for key, value in compare([(REAL_URL, real)], extractor, rounds, seconds).items():
+            results[f"extract_real_{key}"] = value
+    else:
+        results["extract_real_note"] = "real page not found (set NEWSCRAWL_REALPAGES)"
+    for key, value in compare(generated_pages(20 if quick else 200), extractor, rounds, seconds).items():
+        results[f"extract_gen_{key}"] = value
+    ratios = [results[k] for k in ("extract_real_ratio", "extract_gen_ratio") if k in results]
+    results["extract_ratio"] = min(ratios)  # the worse of the two page kinds
+    return results

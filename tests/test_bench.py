@@ -1,0 +1,75 @@
+"""Smoke test of the benchmarks (`make bench`): a --quick run writes every key, and the two crawls
+fetched the same pages. No timing is asserted: the numbers of a quick run are noise."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from tests.conftest import ROOT, scrapy_env
+
+QUICK_ARTICLES = 120  # bench --quick: /gen with 120 articles, archive pages of 50 links
+
+
+def run_bench(tmp_path, *args: str, **env: str) -> dict:
+    out = tmp_path / "bench.json"
+    result = subprocess.run([sys.executable, "-m", "bench", "--quick", "--output", str(out), *args], cwd=ROOT,
+                            env=scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path / "data"), **env),
+                            capture_output=True, text=True, timeout=240)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| measure" in result.stdout  # the table
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+def positive(results: dict, *keys: str) -> None:
+    for key in keys:
+        value = results.get(key)
+        assert isinstance(value, int | float) and not isinstance(value, bool) and value > 0, (key, value)
+
+
+@pytest.mark.e2e
+def test_quick_bench_writes_every_key(tmp_path):
+    r = run_bench(tmp_path, "--no-postgres")
+    positive(r, "extract_ratio", "extract_gen_per_s", "extract_gen_baseline_per_s", "crawl_ratio",
+             "crawl_pages_per_s", "crawl_baseline_pages_per_s", "sqlite_items_per_s", "rss_mb_small",
+             "rss_mb_large", "n_small", "n_large", "seen_set_bytes_per_url", "dupefilter_bytes_per_url")
+    assert r["extract_ratio"] == min(r[k] for k in ("extract_real_ratio", "extract_gen_ratio") if k in r)
+    assert r["n_small"] < r["n_large"]
+    # robots.txt + 3 archive pages (120 articles, 50 a page) + 120 articles, for both crawls
+    assert r["crawl_pages"] == r["crawl_baseline_pages"] == 1 + 3 + QUICK_ARTICLES
+    assert r["crawl_items"] == QUICK_ARTICLES
+    assert r["postgres_note"] == "skipped (--no-postgres)" and "postgres_items_per_s" not in r
+    assert r["meta"]["quick"] is True
+    assert not (tmp_path / "data" / "bench.json").exists()  # --output wins over NEWSCRAWL_DATA_DIR
+
+
+@pytest.mark.postgres
+def test_quick_storage_bench_on_postgres(tmp_path, postgres_url):
+    scratch = f"bench_{uuid.uuid4().hex[:12]}"  # its own database on the session's server
+    engine = create_engine(postgres_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE DATABASE {scratch}"))
+    engine.dispose()
+    url = make_url(postgres_url).set(database=scratch).render_as_string(hide_password=False)
+    r = run_bench(tmp_path, "--only", "storage", NEWSCRAWL_BENCH_POSTGRES_URL=url)
+    positive(r, "sqlite_items_per_s", "postgres_items_per_s", "postgres_dedup_items_per_s")
+    assert r["storage_items"] == 1000 and "crawl_ratio" not in r
+    engine = create_engine(url)
+    with engine.connect() as conn:  # both runs wrote to the scratch database: 1000 new rows each
+        assert conn.execute(text("SELECT count(*) FROM articles WHERE site = 'bench'")).scalar() == 2000
+    engine.dispose()
+
+
+def test_unknown_section_is_one_line(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "bench", "--only", "extract,nope"], cwd=ROOT,
+                            env=scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: unknown section 'nope'; known: extract, crawl, storage, memory"
+    assert not (tmp_path / "bench.json").exists()
