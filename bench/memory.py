@@ -31,14 +31,14 @@ def _bytes_per_entry(entries: list) -> float:
 
 
 def per_url_state(base: str, count: int) -> dict:
-    """The spider's `seen` set holds article URLs as found on the listing; the dupefilter 20-byte hashes."""
+    """The spider's `seen` set holds hashes of the URLs (ints); the dupefilter 20-byte fingerprints."""
     def url(k: int) -> str:
         article = generated_article(k)
         return f"{base}{GEN_PREFIX}/fa/news/{article.id}/{article.slug}"
 
     urls = [url(k) for k in range(1, count + 1)]
     fingerprint = RequestFingerprinter().fingerprint
-    return {"seen_set_bytes_per_url": round(_bytes_per_entry(urls)),
+    return {"seen_set_bytes_per_url": round(_bytes_per_entry([hash(u) for u in urls])),
             "dupefilter_bytes_per_url": round(_bytes_per_entry([fingerprint(Request(u)) for u in urls]))}
 
 

@@ -11,6 +11,7 @@ marker is already there, sets `state["started"]` before the spider's `start()` r
 from __future__ import annotations
 
 import logging
+import shutil
 from pathlib import Path
 
 from scrapy import signals
@@ -45,5 +46,22 @@ class ResumeMarker:
             state["started"] = True
             self.crawler.stats.set_value("newscrawl/resumed_after_crash", True)
             logger.info("%s exists but the spider state was not saved: resuming after a crash", self.marker)
+            self.drop_stale_queues()
         self.marker.parent.mkdir(parents=True, exist_ok=True)
         self.marker.touch()
+
+    def drop_stale_queues(self) -> None:
+        """Remove the killed run's on-disk request queues. Scrapy restores them only from
+        `requests.queue/active.json`, written on a clean close, so after a kill they are never read,
+        but a later request of the same priority reopens its file, which a kill can leave cut short
+        ("unpack requires a buffer of 4 bytes": that request and everything after it is lost).
+        Called from spider_opened: the scheduler opens a priority's file on its first push, later."""
+        queues = self.marker.parent / "requests.queue"
+        if not queues.is_dir() or (queues / "active.json").exists():
+            return
+        for path in queues.iterdir():
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                path.unlink(missing_ok=True)
+        logger.info("removed the killed run's unreadable request queues in %s", queues)

@@ -42,7 +42,9 @@ class Extractor:
         for path, _ in order:
             cls = load_object(path)
             if getattr(cls, "transforms", False):
-                self.pipelines.append(build_from_crawler(cls, self.crawler))
+                pipeline = build_from_crawler(cls, self.crawler)
+                wants_spider = len(inspect.signature(pipeline.process_item).parameters) >= 2
+                self.pipelines.append((pipeline, wants_spider))
 
     @property
     def stats(self) -> dict:
@@ -58,11 +60,8 @@ class Extractor:
             raise NotAnArticle("no article found on the page")
         item = items[0]
         try:
-            for pipeline in self.pipelines:
-                if len(inspect.signature(pipeline.process_item).parameters) >= 2:
-                    item = pipeline.process_item(item, self.spider)
-                else:
-                    item = pipeline.process_item(item)
+            for pipeline, wants_spider in self.pipelines:
+                item = pipeline.process_item(item, self.spider) if wants_spider else pipeline.process_item(item)
         except DropItem as exc:
             raise NotAnArticle(f"not an article page: {exc}") from None
         return dict(item)

@@ -123,13 +123,13 @@ def assess(response, expected: list[str], markers, shell_text: int) -> str | Non
 
     if not isinstance(response, HtmlResponse):
         return None
-    if expected and sel(response, expected[0]):
+    if expected and sel(response, expected[0], response.body, first=True):
         return None
     head = response.text[:MARKER_SCAN]
     if response.status in CHALLENGE_STATUSES and any(m.search(head) for m in markers):
         return "challenge"
     if (expected and response.status == 200 and "<script" in head.lower()
-            and not any(sel(response, q) for q in expected[1:])
+            and not any(sel(response, q, response.body, first=True) for q in expected[1:])
             and visible_text_length(response) < shell_text):
         return "shell"
     return None

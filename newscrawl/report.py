@@ -38,9 +38,13 @@ class CrawlReport:
         for field in FIELDS:
             if adapter.get(field) not in (None, "", []):
                 self.filled[field] += 1
+        if self.items % 100 == 1:  # live coverage now and then (every item would cost ~2% of a crawl)
+            self.set_coverage()
+
+    def set_coverage(self) -> None:
         for field in FIELDS:
             self.crawler.stats.set_value(f"newscrawl/coverage/{field}",
-                                         round(self.filled[field] / self.items, 4))
+                                         round(self.filled[field] / self.items, 4) if self.items else 0.0)
 
     def build(self, reason: str) -> dict:
         stats = self.crawler.stats.get_stats()
@@ -68,6 +72,8 @@ class CrawlReport:
         }
 
     def spider_closed(self, spider, reason):
+        if self.items:
+            self.set_coverage()  # exact at the end, before the monitors (connected later) read it
         report = self.build(reason)
         os.makedirs(self.data_dir, exist_ok=True)
         path = os.path.join(self.data_dir, f"{spider.name}-stats.json")

@@ -7,6 +7,7 @@ default, XPath when the string starts with "/" or "(".
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -58,13 +59,64 @@ def strip_date_label(text: str) -> str:
     return _DATE_LABEL.sub("", text or "", count=1)
 
 
-def sel(root: Selector | SelectorList, query: str) -> SelectorList:
-    """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS."""
+def sel(root: Selector | SelectorList, query: str, source: bytes | PageNames | None = None,
+        first: bool = False) -> SelectorList:
+    """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS.
+
+    A CSS group («.body, #newsMainBody, .khabar-matn») lists a site's template variants, most likely
+    first. Each part costs a pass over the page, the largest cost of extraction, so: with the page's
+    `source` (its bytes: a byte search is much faster than a str one on Persian text), parts naming a
+    class or id that does not occur in it are skipped unseen; with `first`,
+    the parts are tried in order and the first that matches wins (for one-element fields)."""
     if not query:
         return SelectorList([])
     if query.startswith(("/", "(", "./")):
         return root.xpath(query)
-    return root.css(query)
+    parts = _css_parts(query)
+    if source is not None:
+        present = source if isinstance(source, PageNames) else PageNames(source)
+        parts = [part for part in parts if all(present[name] for name in _names(part))]
+    if not first:
+        return root.css(", ".join(parts)) if parts else SelectorList([])
+    for part in parts:
+        found = root.css(part)
+        if found:
+            return found
+    return SelectorList([])
+
+
+class PageNames(dict):
+    """Which names occur in a page's bytes, each looked up once per page."""
+
+    def __init__(self, source: bytes):
+        super().__init__()
+        self.source = source
+
+    def __missing__(self, name: bytes) -> bool:
+        self[name] = found = name in self.source
+        return found
+
+
+@functools.lru_cache(maxsize=1024)
+def _names(part: str) -> tuple[bytes, ...]:
+    """The class and id names a CSS selector requires: all must occur in the page's source."""
+    return tuple(name.encode() for name in re.findall(r"[.#]([\w-]+)", re.sub(r"\[[^\]]*\]|::?[\w-]+(\([^)]*\))?", "", part)))
+
+
+@functools.lru_cache(maxsize=1024)
+def _css_parts(query: str) -> tuple[str, ...]:
+    """A CSS selector group split at its top-level commas (none occur inside [..] or (..) here)."""
+    parts, depth, start = [], 0, 0
+    for i, ch in enumerate(query):
+        if ch in "[(":
+            depth += 1
+        elif ch in "])":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            parts.append(query[start:i].strip())
+            start = i + 1
+    parts.append(query[start:].strip())
+    return tuple(p for p in parts if p)
 
 
 class NewsSpider(scrapy.Spider):
@@ -106,7 +158,9 @@ class NewsSpider(scrapy.Spider):
         hosts = {urlsplit(self.root).hostname or ""} | set(getattr(self, "allowed_domains", None) or [])
         self.allowed_domains = sorted(h for h in hosts if h)
         self.sel_map = {**self.selectors, **self.selector_overrides}
-        self.seen: set[str] = set()  # URLs requested in this process (see `request`)
+        #: hashes of the URLs requested in this process (see `request`): ~60 bytes each, not the ~370 of
+        #: a Persian-slugged URL; a 64-bit collision in one crawl is not a practical risk
+        self.seen: set[int] = set()
         self.resumed = False
         self.bypass_dupefilter = False
 
@@ -239,9 +293,10 @@ class NewsSpider(scrapy.Spider):
         flight are neither queued nor stored, and a resumed crawl must be able to request them again.
         Stored articles are skipped by the database (incremental mode) instead. A Redis fleet keeps
         the shared dupefilter: it is what stops two workers fetching one URL."""
-        if url in self.seen or urlsplit(url).scheme not in ("http", "https"):  # javascript:, mailto:, data:
+        key = hash(url)
+        if key in self.seen or urlsplit(url).scheme not in ("http", "https"):  # javascript:, mailto:, data:
             return None
-        self.seen.add(url)
+        self.seen.add(key)
         return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter, **kwargs)
 
     def initial_requests(self):
@@ -328,7 +383,10 @@ class NewsSpider(scrapy.Spider):
             self.logger.info("archive page %s is all known; not paginating further", response.url)
             self.crawler.stats.inc_value("newscrawl/incremental/archive_stopped")
         elif next_href and links:
-            request = self.request(self.rebase(response.urljoin(next_href.strip())), self.parse_archive)
+            # after this page's articles: otherwise Scrapy's last-in-first-out queue reads every listing
+            # page first and holds every article request of the archive in memory at once
+            request = self.request(self.rebase(response.urljoin(next_href.strip())), self.parse_archive,
+                                   priority=-1)
             if request is not None:
                 yield request
 
@@ -375,11 +433,12 @@ class TemplateSpider(NewsSpider):
         from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
 
         s = self.sel_map
-        scope = sel(response, s["container"])[:1] if s.get("container") else None
+        source = PageNames(response.body)
+        scope = sel(response, s["container"], source, first=True)[:1] if s.get("container") else None
         page = scope[0] if scope else response.selector
         ld = metadata.jsonld_article(response)
         loader = self.new_loader(response)
-        body = sel(page, s["body"])[:1]
+        body = sel(page, s["body"], source, first=True)[:1]
         if body:
             paragraphs = html.paragraphs(body[0], s.get("body_drop"))
             paragraphs = [p for p in paragraphs if not re.match(self.read_more_re, p)]
@@ -387,7 +446,7 @@ class TemplateSpider(NewsSpider):
                 paragraphs.pop()  # «انتهای پیام» and the like close the article; they are not text
             loader.add_value("body", paragraphs)
         for field in ("title", "kicker", "lead"):
-            nodes = sel(page, s.get(field, ""))[:1]
+            nodes = sel(page, s.get(field, ""), source, first=True)[:1]
             text = html.text_of(nodes, s.get(f"{field}_drop"))
             if text:
                 loader.add_value(field, text)
@@ -395,7 +454,7 @@ class TemplateSpider(NewsSpider):
             loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
         if not loader.get_output_value("lead"):
             loader.add_value("lead", metadata.ld_text(ld, "description"))
-        code_text = html.text_of(sel(page, s.get("news_code", "")), s.get("news_code_drop"))
+        code_text = html.text_of(sel(page, s.get("news_code", ""), source, first=True), s.get("news_code_drop"))
         url_code = self.news_code_from_url(response.url)
         loader.add_value("news_code", code_text or None)
         loader.add_value("news_code", url_code)
@@ -404,18 +463,19 @@ class TemplateSpider(NewsSpider):
             self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
             self.logger.warning("news code %s on page differs from URL %s", code, response.url)
         loader.add_value("url", self.canonical_url(response, code))
-        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", "")), s.get("date_drop")))
+        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), source, first=True),
+                                                 s.get("date_drop")))
         loader.add_value("published_at_raw", raw_date or None)
         loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
                          or metadata.meta(response, "article:published_time", "datePublished")
                          or response.meta.get("listing_date"))
         section = metadata.meta(response, "article:section")
-        loader.add_value("category", sel(page, s.get("category", "")).getall()
+        loader.add_value("category", sel(page, s.get("category", ""), source).getall()
                          or (re.split(r"\s*[>»/]\s*", section) if section else [])
-                         or sel(page, s.get("category_fallback", "")).getall()
+                         or sel(page, s.get("category_fallback", ""), source).getall()
                          or metadata.ld_list(ld, "articleSection"))
-        loader.add_value("tags", sel(page, s.get("tags", "")).getall() or metadata.ld_list(ld, "keywords"))
-        loader.add_value("images", sel(page, s.get("images", "")).getall())
+        loader.add_value("tags", sel(page, s.get("tags", ""), source).getall() or metadata.ld_list(ld, "keywords"))
+        loader.add_value("images", sel(page, s.get("images", ""), source).getall())
         return loader.load_item()
 
     def canonical_url(self, response, code: str | None) -> str:
