@@ -17,6 +17,8 @@ from pathlib import Path
 
 import psutil
 
+from newscrawl.testsite import running
+
 ROOT = Path(__file__).resolve().parents[1]
 SINCE, UNTIL = "1397/04/29", "1397/04/30"
 ARCHIVE = f"/gen/fa/archive?rpp=100&from_date={SINCE}&to_date={UNTIL}"  # IranSamanehSpider.archive_path
@@ -36,22 +38,8 @@ def child_env(**extra: str) -> dict[str, str]:
 @contextmanager
 def test_site(articles: int):
     """`python -m newscrawl.testsite --articles N` on a free loopback port; yields (base URL, process)."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles",
-                             str(articles)], cwd=ROOT, env=child_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline()
-        match = re.match(r"serving on (http://127\.0\.0\.1:\d+)", line)
-        if not match:
-            raise RuntimeError(f"test site did not start: {line!r}")
-        yield match[1], psutil.Process(proc.pid)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running(articles, env=child_env()) as (base, proc):
+        yield base, psutil.Process(proc.pid)
 
 
 def stat(log: str, key: str):

@@ -19,11 +19,14 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import os
 import re
+import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -292,6 +295,29 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         server.server_close()
     return 0
+
+
+@contextmanager
+def running(articles: int = 0, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m newscrawl.testsite` as its own process on a free loopback port, for tests and benchmarks
+    (a crawl in another process must not share its CPU); yields (base URL, process), stops it after."""
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles", str(articles)],
+                            cwd=root, env=env if env is not None else os.environ.copy(), stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True)
+    try:
+        line = proc.stdout.readline()
+        match = re.match(r"serving on (http://127\.0\.0\.1:\d+)", line)
+        if not match:
+            raise RuntimeError(f"test site did not start: {line!r}")
+        yield match[1], proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 import newscrawl.hostile  # noqa: E402, F401  (registers /hostile and /broken; must precede main())

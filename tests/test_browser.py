@@ -11,8 +11,6 @@ import ast
 import os
 import re
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from scrapy.http import HtmlResponse
@@ -29,7 +27,8 @@ from newscrawl.jspages import (
 )
 from newscrawl.rendering import assess, browser_selector, preflight
 from newscrawl.spiders.sites import IsnaSpider, TabnakSpider
-from tests.conftest import REQUIRE_SERVERS, ROOT, run_scrapy, scrapy_env
+from newscrawl.testsite import running
+from tests.conftest import REQUIRE_SERVERS, run_scrapy, scrapy_env
 
 pytestmark = pytest.mark.browser
 
@@ -52,16 +51,8 @@ def chromium() -> str:
 @pytest.fixture(scope="module")
 def site():
     """The test site as its own process, with 10 generated articles under /gen."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles", "10"],
-                            cwd=ROOT, env=scrapy_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            text=True)
-    try:
-        m = re.match(r"serving on (http://127\.0\.0\.1:\d+)", proc.stdout.readline())
-        assert m, "test site did not start"
-        yield m[1]
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running(10, env=scrapy_env()) as (base, _):
+        yield base
 
 
 def crawl(tmp_path, base: str, *args: str, chromium: str = "", debug: bool = False):

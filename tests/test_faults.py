@@ -24,6 +24,7 @@ from newscrawl.hostile import (
     SHORT_CP1256_TITLE,
     TRUNCATED_KEEP,
 )
+from newscrawl.testsite import running
 from tests.conftest import ROOT, run_scrapy, scrapy_env
 
 pytestmark = pytest.mark.faults
@@ -35,21 +36,8 @@ FAST = ("-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-L", "DEBUG")
 @pytest.fixture(scope="module")
 def site():
     """The test site as its own process (the demo snapshot, /gen with 400 articles, /hostile, /broken)."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles",
-                             str(GEN_ARTICLES)], cwd=ROOT, env=scrapy_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline()
-        m = re.match(r"serving on (http://127\.0\.0\.1:\d+)", line)
-        assert m, f"test site did not start: {line!r}"
-        yield m[1]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running(GEN_ARTICLES, env=scrapy_env()) as (base, _):
+        yield base
 
 
 def env_for(tmp_path, feed: bool = True) -> dict[str, str]:

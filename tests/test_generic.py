@@ -10,8 +10,6 @@ import gzip
 import json
 import re
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from scrapy.http import Request, Response, TextResponse, XmlResponse
@@ -20,7 +18,8 @@ from scrapy.utils.project import get_project_settings
 from newscrawl.offline import Extractor, NotAnArticle
 from newscrawl.spiders.base import ArgumentError
 from newscrawl.spiders.generic import GenericSpider, url_hash_code, url_news_code
-from tests.conftest import REALPAGES, ROOT, run_scrapy, scrapy_env
+from newscrawl.testsite import running
+from tests.conftest import REALPAGES, run_scrapy, scrapy_env
 
 ZWNJ = "\u200c"
 TABNAK_URL = "https://www.tabnak.ir/fa/news/818242/slug"
@@ -309,20 +308,8 @@ def test_corrupt_gzip_sitemap_is_one_logged_error():
 @pytest.fixture(scope="module")
 def site():
     """The local test site (the demo snapshot) as its own process."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0"], cwd=ROOT, env=scrapy_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    try:
-        line = proc.stdout.readline()
-        m = re.match(r"serving on (http://127\.0\.0\.1:\d+)", line)
-        assert m, f"test site did not start: {line!r}"
-        yield m[1]
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with running(env=scrapy_env()) as (base, _):
+        yield base
 
 
 def crawl_env(tmp_path):
