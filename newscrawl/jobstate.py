@@ -10,6 +10,7 @@ marker is already there, sets `state["started"]` before the spider's `start()` r
 
 from __future__ import annotations
 
+import json
 import logging
 import shutil
 from pathlib import Path
@@ -21,12 +22,15 @@ from scrapy.utils.job import job_dir
 logger = logging.getLogger(__name__)
 
 MARKER = "newscrawl.started"
+#: present while a crawl runs; left behind by a kill
+RUNNING = "newscrawl.running"
 
 
 class ResumeMarker:
     def __init__(self, crawler, jobdir: str):
         self.crawler = crawler
         self.marker = Path(jobdir, MARKER)
+        self.running = Path(jobdir, RUNNING)
 
     @classmethod
     def from_crawler(cls, crawler):
@@ -36,30 +40,47 @@ class ResumeMarker:
         ext = cls(crawler, jobdir)
         # connected after Scrapy's SpiderState (EXTENSIONS_BASE), which loads spider.state on the same signal
         crawler.signals.connect(ext.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(ext.spider_closed, signal=signals.spider_closed)
         return ext
 
     def spider_opened(self, spider):
         state = getattr(spider, "state", None)
         if state is None:
             spider.state = state = {}
-        if self.marker.exists() and not state.get("started"):
+        killed = self.running.exists() or (self.marker.exists() and not state.get("started"))
+        if killed:
             state["started"] = True
             self.crawler.stats.set_value("newscrawl/resumed_after_crash", True)
-            logger.info("%s exists but the spider state was not saved: resuming after a crash", self.marker)
+            logger.info("the last crawl in %s did not close: resuming after a crash", self.marker.parent)
             self.drop_stale_queues()
         self.marker.parent.mkdir(parents=True, exist_ok=True)
         self.marker.touch()
+        self.running.touch()
+
+    def spider_closed(self, spider, reason):
+        self.running.unlink(missing_ok=True)
 
     def drop_stale_queues(self) -> None:
-        """Remove the killed run's on-disk request queues. Scrapy restores them only from
-        `requests.queue/active.json`, written on a clean close, so after a kill they are never read,
-        but a later request of the same priority reopens its file, which a kill can leave cut short
-        ("unpack requires a buffer of 4 bytes": that request and everything after it is lost).
-        Called from spider_opened: the scheduler opens a priority's file on its first push, later."""
+        """Remove the killed run's on-disk request queues. Scrapy restores queues only from the
+        priorities listed in `requests.queue/active.json`, written on a clean close, so the killed run's
+        queues are never read; but a later request of the same priority reopens its file, which a kill
+        can leave cut short ("unpack requires a buffer of 4 bytes": that request and all after it are
+        lost). Called from spider_opened, before the scheduler's first push opens any file. Queues that
+        an earlier clean close listed are already open: those are left alone."""
         queues = self.marker.parent / "requests.queue"
-        if not queues.is_dir() or (queues / "active.json").exists():
+        if not queues.is_dir():
+            return
+        active = queues / "active.json"
+        try:
+            listed = json.loads(active.read_text(encoding="utf-8")) if active.exists() else []
+        except (OSError, ValueError):
+            listed = ["unreadable"]
+        if listed:
+            logger.warning("%s lists queues from an earlier clean close; they are kept as they are", active)
             return
         for path in queues.iterdir():
+            if path == active:
+                continue
             if path.is_dir():
                 shutil.rmtree(path, ignore_errors=True)
             else:
