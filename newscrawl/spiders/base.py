@@ -72,12 +72,13 @@ def sel(root: Selector | SelectorList, query: str, source: bytes | PageNames | N
         return SelectorList([])
     if query.startswith(("/", "(", "./")):
         return root.xpath(query)
-    parts = _css_parts(query)
-    if source is not None:
-        present = source if isinstance(source, PageNames) else PageNames(source)
-        parts = [part for part in parts if all(present[name] for name in _names(part))]
+    present = None if source is None else source if isinstance(source, PageNames) else PageNames(source)
+    # a name search in the page's bytes is cheap next to a pass over the tree, but not free: only the
+    # parts about to be run are checked
+    parts = (part for part in _css_parts(query) if present is None or all(present[n] for n in _names(part)))
     if not first:
-        return root.css(", ".join(parts)) if parts else SelectorList([])
+        group = ", ".join(parts)
+        return root.css(group) if group else SelectorList([])
     for part in parts:
         found = root.css(part)
         if found:
