@@ -11,6 +11,7 @@ import datetime as dt
 import json
 import os
 import re
+import time
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
@@ -175,8 +176,7 @@ class ArticleStore:
             engine = create_engine(parsed, **options)
             if engine.dialect.name == "sqlite":
                 event.listen(engine, "connect", _sqlite_pragmas)
-            metadata.create_all(engine)
-            self._migrate(engine)
+            self._create_schema(engine)
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if engine is not None:
                 engine.dispose()
@@ -184,6 +184,22 @@ class ArticleStore:
                 from None
         self.engine = engine
         return self
+
+    @staticmethod
+    def _create_schema(engine: Engine, attempts: int = 5) -> None:
+        """Create or migrate the schema. Workers of a fleet start together: when another one creates a
+        table, index or column between our check and our CREATE, the statement fails with "already
+        exists" (or PostgreSQL's duplicate pg_type key); the check is then simply run again."""
+        for attempt in range(attempts):
+            try:
+                metadata.create_all(engine)
+                ArticleStore._migrate(engine)
+                return
+            except SQLAlchemyError as exc:
+                message = str(exc).lower()
+                if attempt == attempts - 1 or not ("already exists" in message or "duplicate" in message):
+                    raise
+                time.sleep(0.05 * (attempt + 1))
 
     @staticmethod
     def _migrate(engine: Engine) -> None:

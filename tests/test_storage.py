@@ -4,6 +4,7 @@ The PostgreSQL variant uses the `postgres_url` fixture (tests/conftest.py): NEWS
 set, else a throwaway local cluster, else a skip saying why.
 """
 
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy import (
     inspect,
     select,
 )
+from sqlalchemy.exc import OperationalError
 
 from newscrawl.storage import ArticleStore, StorageError, articles, metadata, store_for
 
@@ -364,3 +366,62 @@ def test_store_for_is_one_per_crawler_and_closes_on_spider_closed(tmp_path):
     check = ArticleStore(f"sqlite:///{tmp_path}/news.sqlite3").open()
     assert check.count() == 1
     check.close()
+
+
+def open_together(db_url: str, workers: int) -> tuple[list[str], list[ArticleStore]]:
+    """`workers` threads open one database at the same moment; returns (errors, opened stores)."""
+    barrier = threading.Barrier(workers)
+    errors, stores = [], []
+
+    def open_one():
+        barrier.wait()
+        try:
+            stores.append(ArticleStore(db_url).open())
+        except StorageError as exc:
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=open_one) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors, stores
+
+
+def test_workers_opening_a_new_database_together_all_get_the_schema(db_url):
+    """A fleet starts its workers at once: each creates the schema that another may be creating."""
+    for attempt in range(3):  # three rounds, each on a fresh database: the race is not certain every time
+        with ArticleStore(db_url).open().engine.begin() as conn:
+            metadata.drop_all(conn)
+        errors, stores = open_together(db_url, 6)
+        assert errors == [], (attempt, errors)
+        stores[0].add(article("1"))
+        stores[0].flush()
+        assert all(s.is_known("tabnak", "1") for s in stores)
+        for s in stores:
+            s.close()
+
+
+def test_schema_race_is_retried_and_other_errors_are_not(tmp_path, monkeypatch):
+    url = f"sqlite:///{tmp_path}/race.sqlite3"
+    real_create_all, calls = metadata.create_all, []
+
+    def create_all_losing_the_race_once(engine, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("CREATE TABLE articles", {}, Exception("table articles already exists"))
+        return real_create_all(engine, *args, **kwargs)
+
+    monkeypatch.setattr(metadata, "create_all", create_all_losing_the_race_once)
+    ArticleStore(url).open().close()
+    assert len(calls) == 2
+
+    def create_all_failing(engine, *args, **kwargs):
+        calls.append(1)
+        raise OperationalError("CREATE TABLE articles", {}, Exception("disk I/O error"))
+
+    calls.clear()
+    monkeypatch.setattr(metadata, "create_all", create_all_failing)
+    with pytest.raises(StorageError, match="disk I/O error"):
+        ArticleStore(f"sqlite:///{tmp_path}/other.sqlite3").open()
+    assert len(calls) == 1  # not retried
