@@ -24,9 +24,14 @@ BLOCK_TAGS = frozenset(
 #: never text, whatever the site
 ALWAYS_DROP = "script, style, noscript, iframe, form, button, svg, object, embed, template, select, input"
 PARAGRAPH_BREAK = "\x00"
-#: what lxml parses but refuses to set as text; removed where a dropped element's tail joins the text
-#: before it, as the earlier prune-a-copy code had to (Word pastes stray control bytes into articles)
+#: what lxml parses but refuses to set as text (Word pastes stray control bytes into articles)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters lxml cannot hold, for joining a removed element's tail to the text
+    before it."""
+    return _NOT_XML.sub("", text)
 
 
 @lru_cache(maxsize=128)
@@ -54,9 +59,9 @@ def _walk(node, dropped: set, out: list[str], blocks: bool) -> None:
         slot = (node.text or "") if tag else ""  # comments and processing instructions have no text
     for child in node:
         if child in dropped:
-            tail = _NOT_XML.sub("", child.tail or "")
+            tail = xml_text(child.tail or "")
             if tail:
-                slot = _NOT_XML.sub("", slot) + tail
+                slot = xml_text(slot) + tail
             continue
         if slot:
             out.append(slot)

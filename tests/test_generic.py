@@ -243,7 +243,7 @@ def test_real_rss_feed(realpage):
     spider = spider_for(feed="https://www.tabnak.ir/fa/rss/allnews", incremental="0")
     response = XmlResponse(url="https://www.tabnak.ir/fa/rss/allnews", body=realpage("tabnak/rss-1.xml"),
                            request=Request("https://www.tabnak.ir/fa/rss/allnews"))
-    requests = list(spider.parse_feed(response))
+    requests = list(spider.parse_rss(response))
     assert len(requests) == 100
     assert all(r.url.startswith("http://www.tabnak.ir/fa/news/") and r.meta["from_feed"] for r in requests)
     assert all(r.meta["listing_date"].endswith("+04:30") for r in requests)
@@ -260,7 +260,7 @@ ATOM = b"""<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/
 def test_atom_feed():
     spider = spider_for(feed="https://example.com/atom.xml", incremental="0")
     response = XmlResponse(url="https://example.com/atom.xml", body=ATOM, request=Request("https://example.com/atom.xml"))
-    requests = list(spider.parse_feed(response))
+    requests = list(spider.parse_rss(response))
     assert [r.url for r in requests] == ["https://example.com/news/50001/one", "https://example.com/news/50002/two"]
     assert [r.meta["listing_date"] for r in requests] == ["2024-11-24T12:45:00+03:30", "2024-11-24T10:00:00+03:30"]
 

@@ -148,6 +148,10 @@ class NewsSpider(scrapy.Spider):
     #: pages always rendered in Chromium: {"listing"} (archive pages), {"article"} or both
     #: (newscrawl.rendering); other pages are rendered only when they come back as a challenge or shell
     render: ClassVar[frozenset[str]] = frozenset()
+    #: a closing line that is not article text
+    signoff_re: ClassVar[str] = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
+    #: a "read more" box inside the body links elsewhere (Khabaronline's «بیشتر بخوانید:»)
+    read_more_re: ClassVar[str] = r"\s*(بیشتر بخوانید|بخوانید|پیشنهاد ما|مطالب مرتبط)\s*:"
 
     ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental")
 
@@ -318,12 +322,13 @@ class NewsSpider(scrapy.Spider):
         else:
             yield self.request(self.rebase(opts["url"]), self.parse_article)
 
-    def known_codes(self, codes: list[str]) -> set[str]:
-        """News codes already stored (incremental crawling); empty when there is no store."""
+    def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
+        """News codes already stored for `site` (default: this spider's name), for incremental crawling;
+        empty when there is no store."""
         from newscrawl.storage import store_for
 
         store = store_for(self.crawler, create=False)
-        return store.known_codes(self.name, codes) if store is not None and codes else set()
+        return store.known_codes(site or self.name, codes) if store is not None and codes else set()
 
     def new_links(self, urls: list[str]) -> list[str]:
         """Drop links to articles already stored, before downloading them (when incremental)."""
@@ -344,26 +349,31 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def parse_rss(self, response):
-        """Article links of an RSS feed; pubDate kept as a fallback date.
+        """Article links of an RSS or Atom feed; pubDate/published kept as a fallback date, and the
+        requests marked `from_feed` (the generic spider takes a feed's page for an article).
 
         @path rss
         @returns requests 1
         """
         response.selector.remove_namespaces()
         urls, dates = [], {}
-        for item in response.xpath("//item"):
-            link = (item.xpath("link/text()").get() or item.xpath("guid/text()").get() or "").strip()
+        for entry in response.xpath("//item | //entry"):
+            link = (entry.xpath("link/text()").get() or entry.xpath(
+                'link[not(@rel) or @rel="alternate"]/@href').get() or entry.xpath("guid/text()").get() or "").strip()
             if not link:
                 continue
             url = response.urljoin(link)
             urls.append(url)
-            published = parse_rfc822((item.xpath("pubDate/text()").get() or "").strip())
+            stamp = entry.xpath("pubDate/text() | published/text() | updated/text()").get()
+            published = parse_rfc822((stamp or "").strip())
             if published:
                 dates[url] = to_tehran_iso(published)
         self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(urls))
         if not urls:
             self.logger.warning("no article links in feed %s", response.url)
-        yield from self.article_requests(self.new_links(urls), dates)
+        for request in self.article_requests(self.new_links(urls), dates):
+            request.meta["from_feed"] = True
+            yield request
 
     def parse_archive(self, response):
         """Article links of an archive page, then the next page.
@@ -424,11 +434,6 @@ class TemplateSpider(NewsSpider):
     category, tags, images, archive_links, archive_next. JSON-LD/OpenGraph fill what the template lacks
     and give a machine-readable date that the Dates pipeline uses as a cross-check and fallback.
     """
-
-    #: a closing line that is not article text
-    signoff_re: ClassVar[str] = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
-    #: a "read more" box inside the body links elsewhere (Khabaronline's «بیشتر بخوانید:»)
-    read_more_re: ClassVar[str] = r"\s*(بیشتر بخوانید|بخوانید|پیشنهاد ما|مطالب مرتبط)\s*:"
 
     def extract_article(self, response):
         from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`

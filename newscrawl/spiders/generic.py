@@ -32,8 +32,9 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from w3lib.url import canonicalize_url
 
 from newscrawl import metadata
-from newscrawl.dates import parse_iso, parse_jalali, parse_rfc822, to_tehran_iso
-from newscrawl.spiders.base import ArgumentError, NewsSpider, TemplateSpider, _truthy, strip_date_label
+from newscrawl.dates import parse_iso, parse_jalali, to_tehran_iso
+from newscrawl.html import xml_text
+from newscrawl.spiders.base import ArgumentError, NewsSpider, _truthy, strip_date_label
 from newscrawl.text import normalize
 
 ZWNJ = "\u200c"
@@ -47,7 +48,6 @@ _JUNK_XPATH = (
     f'"[\\s_-]({JUNK_WORDS})[\\s_-]", "i")][not(.//h1 or .//article or .//*[@itemprop="articleBody"])]'
 )
 _RE_NS = {"re": "http://exslt.org/regular-expressions"}
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 #: a short line that does not end a sentence: above the body, it is a kicker, a label or a dateline
 _HEADER_LINE = re.compile(r".{0,60}[^.!?؟»\")]")
 #: a numeric id in the URL: a whole path segment of 5+ digits (an extension such as .html allowed)
@@ -123,9 +123,9 @@ def body_paragraphs(tree, fast: bool = False) -> tuple[list[str], list[str]]:
         return [], []
     for node in tree.iter():
         if isinstance(node.tag, str) and node.text and ZWNJ in node.text:  # not a comment's own text
-            node.text = _xml_text(node.text.replace(ZWNJ, mark))
+            node.text = xml_text(node.text.replace(ZWNJ, mark))
         if node.tail and ZWNJ in node.tail:
-            node.tail = _xml_text(node.tail.replace(ZWNJ, mark))
+            node.tail = xml_text(node.tail.replace(ZWNJ, mark))
     doc = trafilatura.bare_extraction(tree, with_metadata=False, include_comments=False,
                                       include_tables=False, include_images=True, fast=fast)
     if doc is None or doc.body is None:
@@ -145,15 +145,11 @@ def _drop(node) -> None:
     if node.tail:
         previous = node.getprevious()
         if previous is not None:
-            previous.tail = _xml_text((previous.tail or "") + node.tail)
+            previous.tail = xml_text((previous.tail or "") + node.tail)
         else:
-            parent.text = _xml_text((parent.text or "") + node.tail)
+            parent.text = xml_text((parent.text or "") + node.tail)
     parent.remove(node)
 
-
-def _xml_text(text: str) -> str:
-    """lxml parses stray control bytes (Word pastes them) but refuses to set them back as text."""
-    return _NOT_XML.sub("", text)
 
 
 #: trafilatura's output elements that hold one paragraph each
@@ -269,7 +265,7 @@ class GenericSpider(NewsSpider):
     # -- listings ------------------------------------------------------------------------------------
     def initial_requests(self):
         """Every source given: feeds, sitemaps and article URLs (`mode` only names the main one)."""
-        listings = [(url, self.parse_feed) for url in self.options["feeds"]]
+        listings = [(url, self.parse_rss) for url in self.options["feeds"]]
         listings += [(url, self.parse_sitemap) for url in self.options["sitemaps"]]
         for url, callback in listings:
             request = self.request(url, callback)
@@ -290,39 +286,11 @@ class GenericSpider(NewsSpider):
             by_site.setdefault(registered_domain(urlsplit(url).hostname or ""), {})[url] = news_code_for(url)
         new: set[str] = set()
         for site, codes in by_site.items():
-            known = self.known_codes_for(site, list(codes.values()))
+            known = self.known_codes(list(codes.values()), site)
             new.update(url for url, code in codes.items() if code not in known)
         fresh = [url for url in urls if url in new]  # in the listing's order
         self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
         return fresh
-
-    def known_codes_for(self, site: str, codes: list[str]) -> set[str]:
-        from newscrawl.storage import store_for
-
-        store = store_for(self.crawler, create=False)
-        return store.known_codes(site, codes) if store is not None and codes else set()
-
-    def parse_feed(self, response):
-        """Article links of an RSS or Atom feed; pubDate/published kept as the fallback date."""
-        response.selector.remove_namespaces()
-        urls, dates = [], {}
-        for entry in response.xpath("//item | //entry"):
-            link = (entry.xpath("link/text()").get() or entry.xpath(
-                'link[not(@rel) or @rel="alternate"]/@href').get() or entry.xpath("guid/text()").get() or "").strip()
-            if not link:
-                continue
-            url = response.urljoin(link)
-            urls.append(url)
-            stamp = entry.xpath("pubDate/text() | published/text() | updated/text()").get()
-            published = parse_rfc822((stamp or "").strip())
-            if published:
-                dates[url] = to_tehran_iso(published)
-        self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(urls))
-        if not urls:
-            self.logger.warning("no article links in feed %s", response.url)
-        for request in self.article_requests(self.new_links(urls), dates):
-            request.meta["from_feed"] = True
-            yield request
 
     def parse_sitemap(self, response):
         """A sitemap index (follow its sitemaps), a urlset (its pages; news:publication_date or lastmod
@@ -369,8 +337,8 @@ class GenericSpider(NewsSpider):
         return super().parse_article(response)
 
     def parse_rss(self, response):
-        """Feeds are read by parse_feed (RSS and Atom)."""
-        return self.parse_feed(response)
+        """Article links of an RSS or Atom feed (NewsSpider.parse_rss, without its contracts)."""
+        return super().parse_rss(response)
 
     def parse_archive(self, response):
         """Generic has no archive: nothing to follow."""
@@ -430,16 +398,15 @@ class GenericSpider(NewsSpider):
         return bool(published or metadata.ld_is_article(ld) or metadata.meta(response, "og:type") == "article"
                     or response.meta.get("from_feed") or (shown and url_news_code(url)))
 
-    @staticmethod
-    def clean_body(paragraphs: list[str], title: str | None, lead: str | None) -> list[str]:
+    def clean_body(self, paragraphs: list[str], title: str | None, lead: str | None) -> list[str]:
         """Without the headline or lead repeated at the top, nor short lines there that are no sentence
         (a kicker «پلیس راه اعلام کرد:», «کد خبر: ۸۱۲۳۴۵»), «انتهای پیام»-like sign-offs at the end, and
         «بیشتر بخوانید:» boxes."""
         repeated = {normalize(t) for t in (title, lead) if t}
-        out = [p for p in paragraphs if not re.match(TemplateSpider.read_more_re, p)]
+        out = [p for p in paragraphs if not re.match(self.read_more_re, p)]
         while len(out) > 1 and (normalize(out[0]) in repeated or _HEADER_LINE.fullmatch(normalize(out[0]))):
             out.pop(0)
-        while out and re.fullmatch(TemplateSpider.signoff_re, out[-1].strip()):
+        while out and re.fullmatch(self.signoff_re, out[-1].strip()):
             out.pop()
         return out
 
