@@ -131,6 +131,20 @@ def _utc(value: dt.date | datetime | None, end: bool = False) -> datetime | None
     return value.astimezone(UTC)
 
 
+def narrowed(query, sites: Iterable[str] = (), since: dt.date | datetime | None = None,
+             until: dt.date | datetime | None = None):
+    """`query` on `articles` limited to `sites` and to a publication window: a date means a whole Tehran
+    day (`until` inclusive), a datetime an instant (`until` exclusive). Undated rows are left out then."""
+    sites = list(sites)
+    if sites:
+        query = query.where(articles.c.site.in_(sites))
+    if since is not None:
+        query = query.where(articles.c.published_utc >= _utc(since))
+    if until is not None:
+        query = query.where(articles.c.published_utc < _utc(until, end=True))
+    return query
+
+
 class ArticleStore:
     """Batched upserts and key look-ups on the `articles` table; `open()` before use, `close()` after."""
 
@@ -308,12 +322,7 @@ class ArticleStore:
         """
         self.flush()
         query = select(*(articles.c[name] for name in ITEM_COLUMNS)).order_by(articles.c.id)
-        if site:
-            query = query.where(articles.c.site == site)
-        if since is not None:
-            query = query.where(articles.c.published_utc >= _utc(since))
-        if until is not None:
-            query = query.where(articles.c.published_utc < _utc(until, end=True))
+        query = narrowed(query, [site] if site else (), since, until)
         with self._require_open().connect() as conn:
             for row in conn.execution_options(yield_per=chunk).execute(query).mappings():
                 yield dict(row)

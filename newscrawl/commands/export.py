@@ -124,14 +124,9 @@ class Filters:
         """`query` narrowed in SQL (the list filters only approximately, see `_contains`)."""
         from sqlalchemy import or_
 
-        from newscrawl.storage import _utc, articles
+        from newscrawl.storage import articles, narrowed
 
-        if self.sites:
-            query = query.where(articles.c.site.in_(self.sites))
-        if self.since:
-            query = query.where(articles.c.published_utc >= _utc(self.since))
-        if self.until:
-            query = query.where(articles.c.published_utc < _utc(self.until, end=True))
+        query = narrowed(query, self.sites, self.since, self.until)
         for column, values in ((articles.c.category, self.categories), (articles.c.tags, self.tags)):
             if values:
                 query = query.where(or_(*(_contains(column, v) for v in values)))
