@@ -119,17 +119,22 @@ def visible_text_length(response) -> int:
 
 def assess(response, expected: list[str], markers, shell_text: int) -> str | None:
     """'challenge', 'shell' or None (the page has what the spider reads, or is not HTML)."""
-    from newscrawl.spiders.base import sel  # local: keeps this module light when nothing is rendered
+    from newscrawl.spiders.base import (  # local: keeps this module light when nothing is rendered
+        PageNames,
+        sel,
+    )
 
-    if not isinstance(response, HtmlResponse):
+    # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
+    if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
         return None
-    if expected and sel(response, expected[0], response.body, first=True):
+    names = PageNames(response.body)
+    if expected and sel(response, expected[0], names, first=True):
         return None
     head = response.text[:MARKER_SCAN]
-    if response.status in CHALLENGE_STATUSES and any(m.search(head) for m in markers):
+    if any(m.search(head) for m in markers):
         return "challenge"
     if (expected and response.status == 200 and "<script" in head.lower()
-            and not any(sel(response, q, response.body, first=True) for q in expected[1:])
+            and not any(sel(response, q, names, first=True) for q in expected[1:])
             and visible_text_length(response) < shell_text):
         return "shell"
     return None

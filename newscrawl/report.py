@@ -41,10 +41,13 @@ class CrawlReport:
         if self.items % 100 == 1:  # live coverage now and then (every item would cost ~2% of a crawl)
             self.set_coverage()
 
+    def coverage(self) -> dict[str, float]:
+        """The share of items with each field."""
+        return {f: round(self.filled[f] / self.items, 4) if self.items else 0.0 for f in FIELDS}
+
     def set_coverage(self) -> None:
-        for field in FIELDS:
-            self.crawler.stats.set_value(f"newscrawl/coverage/{field}",
-                                         round(self.filled[field] / self.items, 4) if self.items else 0.0)
+        for field, share in self.coverage().items():
+            self.crawler.stats.set_value(f"newscrawl/coverage/{field}", share)
 
     def build(self, reason: str) -> dict:
         stats = self.crawler.stats.get_stats()
@@ -66,7 +69,7 @@ class CrawlReport:
             "date_unparseable": stats.get("newscrawl/date/unparseable", 0),
             "date_from_meta": stats.get("newscrawl/date/from_meta", 0),
             "errors": stats.get("log_count/ERROR", 0),
-            "coverage": {f: round(self.filled[f] / self.items, 4) if self.items else 0.0 for f in FIELDS},
+            "coverage": self.coverage(),
             "start_time": str(stats.get("start_time", "")),
             "finish_time": str(stats.get("finish_time", "")),
         }

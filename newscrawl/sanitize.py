@@ -27,6 +27,8 @@ LIST_FIELDS = ("category", "tags")
 def strip_markup(text: str) -> str:
     """Text without tags, comments, script/style contents and Unicode noncharacters; spaces tidied.
     Repeated until nothing changes: removing «<b>» from «<<b>i>» leaves a new tag «<i>»."""
+    if "<" not in text and not _NONCHAR.search(text):  # the usual case: nothing any pattern could match
+        return text
     cleaned = text
     while True:
         step = _NONCHAR.sub("", _TAG.sub("", _SCRIPT.sub("", cleaned)))
