@@ -17,7 +17,7 @@ from pathlib import Path
 
 import psutil
 
-from newscrawl.testsite import running
+from newscrawl.testsite import clean_env, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SINCE, UNTIL = "1397/04/29", "1397/04/30"
@@ -28,17 +28,10 @@ COMMON = {"AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUES
           "TELNETCONSOLE_ENABLED": "0"}
 
 
-def child_env(**extra: str) -> dict[str, str]:
-    """The caller's environment without NEWSCRAWL_*/SCRAPY_* (each run sets its own)."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
-    env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(ROOT)}, **extra)
-    return env
-
-
 @contextmanager
 def test_site(articles: int):
     """`python -m newscrawl.testsite --articles N` on a free loopback port; yields (base URL, process)."""
-    with running(articles, env=child_env()) as (base, proc):
+    with running(articles) as (base, proc):
         yield base, psutil.Process(proc.pid)
 
 
@@ -105,7 +98,7 @@ def newscrawl_crawl(base: str, work: Path, tag: str, settings: dict[str, str] | 
     """`scrapy crawl tabnak` over the generated archive into a fresh JSON Lines file and SQLite database."""
     folder = work / tag
     folder.mkdir(parents=True, exist_ok=True)
-    env = child_env(NEWSCRAWL_DATA_DIR=str(folder / "data"),
+    env = clean_env(NEWSCRAWL_DATA_DIR=str(folder / "data"),
                     NEWSCRAWL_DATABASE_URL=f"sqlite:///{folder}/news.sqlite3",
                     NEWSCRAWL_FEED=str(folder / "items.jsonl"))
     cmd = [sys.executable, "-m", "scrapy", "crawl", "tabnak", "-a", f"base_url={base}/gen",
@@ -119,7 +112,7 @@ def baseline_crawl(base: str, work: Path, tag: str) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "scrapy", "runspider", str(ROOT / "bench" / "baseline_spider.py"),
            "-a", f"start={base}{ARCHIVE}", *_settings()]
-    return run_measured(cmd, folder, child_env(), folder / "crawl.log")
+    return run_measured(cmd, folder, clean_env(), folder / "crawl.log")
 
 
 def run(n: int, rounds: int) -> dict:

@@ -16,19 +16,12 @@ the coverage monitor must notice. Handlers are registered on the test site with 
 from __future__ import annotations
 
 import re
-import sys
 import threading
 import time
 from dataclasses import replace
 
+import newscrawl.testsite as testsite
 from newscrawl.demo.build import ARTICLES, Article, fa, render_archive, render_article
-
-if getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None) == "newscrawl.testsite":
-    # `python -m newscrawl.testsite` runs the site as __main__: register on that module's ROUTES, not on
-    # a second copy that an `import newscrawl.testsite` here would create
-    testsite = sys.modules["__main__"]
-else:
-    import newscrawl.testsite as testsite
 
 PREFIX = "/hostile"
 BROKEN_PREFIX = "/broken"

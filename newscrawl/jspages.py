@@ -18,16 +18,11 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from dataclasses import replace
 from http.cookies import SimpleCookie
 
+import newscrawl.testsite as testsite
 from newscrawl.demo.build import ARTICLES, Article, fa, render_archive, render_article
-
-if getattr(getattr(sys.modules.get("__main__"), "__spec__", None), "name", None) == "newscrawl.testsite":
-    testsite = sys.modules["__main__"]  # see newscrawl.hostile: register on the running module
-else:
-    import newscrawl.testsite as testsite
 
 JS_PREFIX = "/js"
 GATE_PREFIX = "/jsgate"

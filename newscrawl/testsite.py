@@ -297,13 +297,23 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a crawl or test site in a child process: the caller's, without NEWSCRAWL_* and
+    SCRAPY_* (each run sets its own; in-process tests leave SCRAPY_SETTINGS_MODULE behind), the public
+    suffix list never fetched, the project importable; plus `extra`."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
+    env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+               **extra)
+    return env
+
+
 @contextmanager
 def running(articles: int = 0, env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
     """`python -m newscrawl.testsite` as its own process on a free loopback port, for tests and benchmarks
     (a crawl in another process must not share its CPU); yields (base URL, process), stops it after."""
     root = Path(__file__).resolve().parents[1]
     proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles", str(articles)],
-                            cwd=root, env=env if env is not None else os.environ.copy(), stdout=subprocess.PIPE,
+                            cwd=root, env=env if env is not None else clean_env(), stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     try:
         line = proc.stdout.readline()
@@ -324,4 +334,8 @@ import newscrawl.hostile  # noqa: E402, F401  (registers /hostile and /broken; m
 import newscrawl.jspages  # noqa: E402, F401  (registers /js and /jsgate)
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # run the imported module's main: the routes registered by hostile and jspages are on its ROUTES,
+    # not on this __main__ copy's
+    from newscrawl.testsite import main as imported_main
+
+    sys.exit(imported_main())

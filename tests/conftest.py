@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from newscrawl.testsite import clean_env
+
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,11 +54,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def scrapy_env(**extra: str) -> dict[str, str]:
-    # no NEWSCRAWL_* from the caller, and no SCRAPY_SETTINGS_MODULE left by in-process tests
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
-    env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(ROOT)}, **extra)
-    return env
+scrapy_env = clean_env  # no NEWSCRAWL_* from the caller, no SCRAPY_SETTINGS_MODULE left by in-process tests
 
 
 def run_scrapy(*args: str, env: dict[str, str] | None = None, timeout: int = 300,
