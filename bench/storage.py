@@ -4,21 +4,17 @@ the server binaries that row is skipped with a note."""
 
 from __future__ import annotations
 
-import glob
 import os
-import shutil
-import socket
-import subprocess
 import tempfile
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from scrapy import Spider
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from bench.extract import generated_pages
+from newscrawl.devservers import postgres_cluster
 from newscrawl.offline import Extractor
 from newscrawl.pipelines import DedupPipeline, StoragePipeline
 from newscrawl.spiders.sites import TabnakSpider
@@ -59,40 +55,15 @@ def write_rate(url: str, items: list[dict], dedup: bool) -> float:
     return len(items) / elapsed
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @contextmanager
 def postgres_server():
-    """A throwaway PostgreSQL cluster on 127.0.0.1 (trust auth); yields its URL, or None without binaries."""
-    if os.environ.get("NEWSCRAWL_BENCH_POSTGRES_URL"):  # a scratch database of your own
+    """NEWSCRAWL_BENCH_POSTGRES_URL (a scratch database of your own), else a throwaway cluster; None
+    without PostgreSQL's binaries."""
+    if os.environ.get("NEWSCRAWL_BENCH_POSTGRES_URL"):
         yield os.environ["NEWSCRAWL_BENCH_POSTGRES_URL"]
         return
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if not found:
-        yield None
-        return
-    pgbin = Path(found[-1]).parent
-    base = Path(tempfile.mkdtemp(prefix="newscrawl-bench-pg-"))
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_pg:
-        shutil.chown(base, "postgres", "postgres")
-    port = _free_port()
-    data = str(base / "data")
-    try:
-        subprocess.run([*as_pg, str(pgbin / "initdb"), "-D", data, "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                        "--locale=C.UTF-8"], check=True, capture_output=True)
-        subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", data, "-l", str(base / "pg.log"), "-w", "-o",
-                        f"-c listen_addresses=127.0.0.1 -p {port} -k {base}", "start"],
-                       check=True, capture_output=True)
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_cluster(prefix="newscrawl-bench-pg-") as url:
+        yield url
 
 
 def run(quick: bool = False, postgres: bool = True) -> dict:

@@ -7,7 +7,6 @@ When a binary is missing the test is skipped with the reason, except under NEWSC
 
 from __future__ import annotations
 
-import glob
 import os
 import shutil
 import socket
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from newscrawl.devservers import free_port, postgres_cluster
 from newscrawl.testsite import clean_env
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
@@ -48,12 +48,6 @@ def realpage():
     return read
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 scrapy_env = clean_env  # no NEWSCRAWL_* from the caller, no SCRAPY_SETTINGS_MODULE left by in-process tests
 
 
@@ -70,36 +64,16 @@ def scrapy_run():
 
 
 # -- PostgreSQL ----------------------------------------------------------------------------------------
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    return Path(found[-1]).parent if found else None
-
-
 @pytest.fixture(scope="session")
 def postgres_url():
     """A throwaway PostgreSQL cluster (trust auth, loopback only); yields a SQLAlchemy URL."""
     if os.environ.get("NEWSCRAWL_TEST_POSTGRES_URL"):
         yield os.environ["NEWSCRAWL_TEST_POSTGRES_URL"]
         return
-    pgbin = _pg_bin()
-    if pgbin is None:
-        _unavailable("PostgreSQL server binaries not found (apt-get install postgresql)")
-    base = Path(tempfile.mkdtemp(prefix="newscrawl-pg-"))
-    port = free_port()
-    as_pg = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    if as_pg:
-        shutil.chown(base, "postgres", "postgres")
-    subprocess.run([*as_pg, str(pgbin / "initdb"), "-D", str(base / "data"), "-U", "postgres", "--auth=trust",
-                    "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-    subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", str(base / "data"), "-l", str(base / "pg.log"), "-w",
-                    "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {base}", "start"],
-                   check=True, capture_output=True)
-    try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-    finally:
-        subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", str(base / "data"), "-m", "immediate", "-w", "stop"],
-                       capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    with postgres_cluster() as url:
+        if url is None:
+            _unavailable("PostgreSQL server binaries not found (apt-get install postgresql)")
+        yield url
 
 
 # -- Redis -------------------------------------------------------------------------------------------------
