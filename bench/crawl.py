@@ -5,7 +5,6 @@ Same server, same concurrency, throttling off. Pages and time come from Scrapy's
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import psutil
 
+from newscrawl.devservers import closing_stats
 from newscrawl.testsite import clean_env, running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -37,8 +37,8 @@ def test_site(articles: int):
 
 def stat(log: str, key: str):
     """A number from Scrapy's closing stats dump in the log (None when absent)."""
-    match = re.search(rf"'{re.escape(key)}': ([0-9.]+)", log.split("Dumping Scrapy stats", 1)[-1])
-    return float(match[1]) if match else None
+    value = closing_stats(log).get(key)
+    return float(value) if isinstance(value, int | float) else None
 
 
 def peak_rss_kb(pid: int) -> int:

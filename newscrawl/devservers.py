@@ -1,12 +1,16 @@
-"""Throwaway servers on 127.0.0.1 for the tests and the benchmarks (never used by a crawl).
+"""For the tests and the benchmarks (never used by a crawl): throwaway servers on 127.0.0.1, and the stats
+a `scrapy crawl` child process logged.
 
-Why in the package: tests/conftest.py and bench/ both need a real PostgreSQL; one copy of how to start
-and stop it (Debian's binaries, trust auth, loopback only, a socket in the temp folder)."""
+Why in the package: tests/conftest.py and bench/ both need them; one copy of how to start and stop a
+real PostgreSQL (Debian's binaries, trust auth, loopback only, a socket in the temp folder) and of how to
+read Scrapy's closing stats dump."""
 
 from __future__ import annotations
 
+import ast
 import glob
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -52,3 +56,20 @@ def postgres_cluster(prefix: str = "newscrawl-pg-") -> Iterator[str | None]:
         subprocess.run([*as_pg, str(pgbin / "pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"],
                        capture_output=True)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def closing_stats(log: str) -> dict:
+    """The stats of Scrapy's closing dump («Dumping Scrapy stats:») in a crawl's log: numbers and booleans
+    as such, anything else (datetimes) as its text; {} when the log has no dump."""
+    if "Dumping Scrapy stats" not in log:
+        return {}
+    dump = log.split("Dumping Scrapy stats", 1)[1]
+    stats: dict = {}
+    for key, value in re.findall(r"^[ {]'([^']+)': ([^\n]+?),?$", dump, flags=re.M):
+        for text in (value, value.removesuffix("}")):  # the last entry closes the dict
+            try:
+                stats[key] = ast.literal_eval(text)
+                break
+            except (ValueError, SyntaxError):
+                stats[key] = text
+    return stats

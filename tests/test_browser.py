@@ -7,7 +7,6 @@ it are skipped, and fail under NEWSCRAWL_REQUIRE_SERVERS=1 (.ci/run)."""
 
 from __future__ import annotations
 
-import ast
 import os
 import re
 import sqlite3
@@ -17,6 +16,7 @@ from scrapy.http import HtmlResponse
 
 from newscrawl import settings as project_settings
 from newscrawl.demo.build import MANIFEST
+from newscrawl.devservers import closing_stats
 from newscrawl.jspages import (
     GATE_CHALLENGED,
     GATE_PLAIN,
@@ -64,14 +64,7 @@ def crawl(tmp_path, base: str, *args: str, chromium: str = "", debug: bool = Fal
     result = run_scrapy("crawl", "tabnak", "-a", f"base_url={base}", *args, *FAST,
                         "-L", "DEBUG" if debug else "INFO", env=env, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    dump = result.stderr.split("Dumping Scrapy stats:", 1)[1].split("\n}", 1)[0]
-    stats = {}
-    for key, value in re.findall(r"'([^']+)': ([^\n]+?),?$", dump, flags=re.M):
-        try:
-            stats[key] = ast.literal_eval(value)
-        except (ValueError, SyntaxError):
-            stats[key] = value  # datetimes
-    return result.stderr, stats
+    return result.stderr, closing_stats(result.stderr)
 
 
 def stored_codes(tmp_path) -> list[str]:

@@ -15,6 +15,7 @@ import time
 import pytest
 
 from newscrawl.demo.build import MANIFEST
+from newscrawl.devservers import closing_stats
 from newscrawl.hostile import (
     CASES,
     CP1256_TITLE,
@@ -58,8 +59,7 @@ def crawl(tmp_path, base: str, *args: str, timeout: int = 50):
 
 def stat(log: str, key: str, default=0):
     """A value from Scrapy's closing stats dump in the log."""
-    m = re.search(rf"'{re.escape(key)}': ([^,\n}}]+)", log.split("Dumping Scrapy stats", 1)[-1])
-    return json.loads(m[1].replace("'", '"').replace("True", "true").replace("False", "false")) if m else default
+    return closing_stats(log).get(key, default)
 
 
 def db_codes(tmp_path) -> list[str]:
