@@ -25,6 +25,7 @@ from spidermon import settings as spidermon_settings
 from spidermon.core.actions import Action
 
 from newscrawl.pipelines import REQUIRED
+from newscrawl.report import report_path
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +134,7 @@ class RecordMonitorResults(Action):
             crawler.stats.set_value("newscrawl/monitor/failed", len(failed))
             logger.error("newscrawl monitors failed for %s: %s", self.data.spider.name,
                          "; ".join(f"{name}: {why}" for name, why in failed))
-        path = os.path.join(crawler.settings.get("NEWSCRAWL_DATA_DIR", "data"), f"{self.data.spider.name}-stats.json")
+        path = report_path(crawler.settings, self.data.spider.name)
         if not os.path.exists(path):
             return
         with open(path, encoding="utf-8") as fh:

@@ -19,12 +19,16 @@ from newscrawl.items import FIELDS
 logger = logging.getLogger(__name__)
 
 
+def report_path(settings, spider_name: str) -> str:
+    """Where a spider's report goes: <NEWSCRAWL_DATA_DIR>/<spider>-stats.json."""
+    return os.path.join(settings.get("NEWSCRAWL_DATA_DIR", "data"), f"{spider_name}-stats.json")
+
+
 class CrawlReport:
     def __init__(self, crawler):
         self.crawler = crawler
         self.filled: Counter[str] = Counter()
         self.items = 0
-        self.data_dir = crawler.settings.get("NEWSCRAWL_DATA_DIR", "data")
         crawler.signals.connect(self.item_scraped, signal=signals.item_scraped)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
@@ -78,8 +82,8 @@ class CrawlReport:
         if self.items:
             self.set_coverage()  # exact at the end, before the monitors (connected later) read it
         report = self.build(reason)
-        os.makedirs(self.data_dir, exist_ok=True)
-        path = os.path.join(self.data_dir, f"{spider.name}-stats.json")
+        path = report_path(self.crawler.settings, spider.name)
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         with open(path, "w", encoding="utf-8") as fh:
             json.dump(report, fh, ensure_ascii=False, indent=2)
         cov = report["coverage"]
