@@ -68,13 +68,10 @@ def chromium_available(settings) -> bool:
     return os.path.isfile(path) and os.access(path, os.X_OK)
 
 
-def render_kinds(value, strict: bool = True) -> set[str]:
-    """'listing,article' / ['listing'] → {'listing', 'article'}; other words are an error (dropped when
-    not strict: `preflight` has reported them)."""
+def render_kinds(value) -> set[str]:
+    """'listing,article' / ['listing'] → {'listing', 'article'}; other words are an error."""
     words = value.replace(",", " ").split() if isinstance(value, str) else list(value or ())
     unknown = sorted(set(words) - {"listing", "article"})
-    if not strict:
-        return set(words) - set(unknown)
     if unknown:
         raise ValueError(f"{unknown[0]!r} is not 'listing' or 'article'")
     return set(words)
@@ -148,20 +145,17 @@ class RenderMiddleware:
         s = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.forced = render_kinds(s.get("NEWSCRAWL_RENDER") or "", strict=False)
         self.auto = s.getbool("NEWSCRAWL_RENDER_AUTO", True)
         self.markers = [re.compile(m, re.IGNORECASE) for m in s.getlist("NEWSCRAWL_RENDER_MARKERS")]
         self.shell_text = s.getint("NEWSCRAWL_RENDER_SHELL_TEXT", 200)
         self.missing_reported = False
-        self.declared: set[str] = set()
+        #: the page kinds always rendered (NEWSCRAWL_RENDER and the spider's `render`), set at spider_opened
+        self.kinds: set[str] = set()
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @classmethod
     def from_crawler(cls, crawler):
         return cls(crawler)
-
-    def kinds(self) -> set[str]:
-        return self.forced | self.declared
 
     def spider_opened(self, spider):
         error = preflight(self.crawler.settings, spider)
@@ -169,7 +163,9 @@ class RenderMiddleware:
             self.missing_reported = True
             logger.error("%s", error)
             raise CloseSpider("chromium_missing" if error.startswith("Chromium") else "bad_setting")
-        self.declared = render_kinds(getattr(spider, "render", ()))
+        # both checked by preflight just above
+        self.kinds = render_kinds(self.crawler.settings.get("NEWSCRAWL_RENDER") or "") | render_kinds(
+            getattr(spider, "render", ()))
 
     def report_missing(self, why: str) -> bool:
         """Log the one ERROR line that says how to install Chromium; False when already logged."""
@@ -196,7 +192,7 @@ class RenderMiddleware:
 
     def process_request(self, request):
         kind = self.page_kind(request)
-        if kind and kind in self.kinds() and not request.meta.get("playwright"):
+        if kind and kind in self.kinds and not request.meta.get("playwright"):
             self.mark(request, kind, "declared")
         return None
 
