@@ -18,10 +18,9 @@ from __future__ import annotations
 import re
 import threading
 import time
-from dataclasses import replace
 
 import newscrawl.testsite as testsite
-from newscrawl.demo.build import ARTICLES, Article, fa, render_archive, render_article
+from newscrawl.demo.build import Article, fa, render_archive, render_article
 
 PREFIX = "/hostile"
 BROKEN_PREFIX = "/broken"
@@ -74,7 +73,6 @@ INJECTED_TITLE_TEXT = "هشدار امنیتی درباره پیوندهای ج�
 TRUNCATED_KEEP = "این بند پیش از قطع شدن صفحه رسیده است."
 
 _lock = threading.Lock()
-_TEMPLATES = [a for a in ARTICLES if a.body and not a.shown_date]
 
 
 def _hits(req, key: str) -> int:
@@ -87,9 +85,7 @@ def _hits(req, key: str) -> int:
 
 def article(news_id: int, title: str | None = None, paragraphs: tuple[str, ...] | None = None) -> Article:
     """A demo-structured article for a hostile id (text borrowed from the demo templates)."""
-    t = _TEMPLATES[news_id % len(_TEMPLATES)]
-    return replace(t, id=news_id, title=title or f"{t.title} ({fa(news_id - ID_BASE)})",
-                   paragraphs=paragraphs or t.paragraphs, comments=(), shown_date=None, body=True, headline=None)
+    return testsite.borrowed_article(news_id, fa(news_id - ID_BASE), title, paragraphs)
 
 
 def page(news_id: int, prefix: str = PREFIX, **kwargs) -> str:
@@ -182,10 +178,9 @@ def hostile(req, rest: str, query) -> None:
     if rest.startswith("/fa/archive"):
         req.reply(200, listing())
         return
-    m = re.fullmatch(r"/fa/news/(\d+)(?:/[^/]*)?", rest)
-    news_id = int(m[1]) if m else 0
+    news_id = testsite.news_id(rest)
     if news_id not in CASES:
-        req.reply(404, "<html><body>404 Not Found</body></html>\n")
+        req.reply(404, testsite.NOT_FOUND)
         return
     serve_case(req, news_id)
 
@@ -198,7 +193,7 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
         time.sleep(0.5)
         req.reply(200, page(news_id))
     elif news_id == 700010:
-        req.reply(404, "<html><body>404 Not Found</body></html>\n")
+        req.reply(404, testsite.NOT_FOUND)
     elif news_id == 700011:
         if n == 1:
             req.reply(500, "<html><body>Internal Server Error</body></html>\n")
@@ -269,9 +264,8 @@ def broken(req, rest: str, query) -> None:
                  for k in range(BROKEN_COUNT, 0, -1)]
         req.reply(200, render_archive(links, prefix=BROKEN_PREFIX))
         return
-    m = re.fullmatch(r"/fa/news/(\d+)(?:/[^/]*)?", rest)
-    k = int(m[1]) - BROKEN_ID_BASE if m else 0
+    k = testsite.news_id(rest) - BROKEN_ID_BASE
     if 1 <= k <= BROKEN_COUNT:
         req.reply(200, broken_page(k))
     else:
-        req.reply(404, "<html><body>404 Not Found</body></html>\n")
+        req.reply(404, testsite.NOT_FOUND)

@@ -17,12 +17,10 @@ Handlers are registered on the test site with `@route`, like newscrawl.hostile.
 from __future__ import annotations
 
 import json
-import re
-from dataclasses import replace
 from http.cookies import SimpleCookie
 
 import newscrawl.testsite as testsite
-from newscrawl.demo.build import ARTICLES, Article, fa, render_archive, render_article
+from newscrawl.demo.build import Article, fa, render_archive, render_article
 
 JS_PREFIX = "/js"
 GATE_PREFIX = "/jsgate"
@@ -33,16 +31,9 @@ GATE_REFUSED = 730003
 #: the challenge's sum, computed by its script; the server wants it back in the __arcsjs cookie
 CHALLENGE_ANSWER = str(17 * 23 + 4)
 SESSION_COOKIE = "__arcsid"
-NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
-
-_TEMPLATES = [a for a in ARTICLES if a.body and not a.shown_date]
-
-
 def article(news_id: int) -> Article:
     """A demo-structured article with its own id and title (text borrowed from the demo)."""
-    t = _TEMPLATES[news_id % len(_TEMPLATES)]
-    return replace(t, id=news_id, title=f"{t.title} (نسخه {fa(news_id % 1000)})", comments=(),
-                   shown_date=None, body=True, headline=None)
+    return testsite.borrowed_article(news_id, f"نسخه {fa(news_id % 1000)}")
 
 
 def js_listing() -> str:
@@ -87,24 +78,19 @@ def _cookies(req) -> dict[str, str]:
     return {k: m.value for k, m in jar.items()}
 
 
-def _news_id(rest: str) -> int:
-    m = re.fullmatch(r"/fa/news/(\d+)(?:/[^/]*)?", rest)
-    return int(m[1]) if m else 0
-
-
 @testsite.route(JS_PREFIX)
 def js_site(req, rest: str, query) -> None:
     if rest.startswith("/fa/archive"):
         req.reply(200, js_listing())
-    elif _news_id(rest) in JS_IDS:
-        req.reply(200, render_article(article(_news_id(rest)), prefix=JS_PREFIX))
+    elif testsite.news_id(rest) in JS_IDS:
+        req.reply(200, render_article(article(testsite.news_id(rest)), prefix=JS_PREFIX))
     else:
-        req.reply(404, NOT_FOUND)
+        req.reply(404, testsite.NOT_FOUND)
 
 
 @testsite.route(GATE_PREFIX)
 def gate_site(req, rest: str, query) -> None:
-    news_id = _news_id(rest)
+    news_id = testsite.news_id(rest)
     if rest.startswith("/fa/archive"):
         links = [(f"{GATE_PREFIX}/fa/news/{i}", article(i)) for i in (GATE_PLAIN, GATE_CHALLENGED)]
         req.reply(200, render_archive(links, prefix=GATE_PREFIX))
@@ -119,4 +105,4 @@ def gate_site(req, rest: str, query) -> None:
             req.reply(403, challenge_page(refuse=news_id == GATE_REFUSED),
                       headers={"Set-Cookie": f"{SESSION_COOKIE}=s{news_id}; Path=/"})
     else:
-        req.reply(404, NOT_FOUND)
+        req.reply(404, testsite.NOT_FOUND)

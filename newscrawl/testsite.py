@@ -27,6 +27,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -134,7 +135,7 @@ class SiteHandler(BaseHTTPRequestHandler):
         if found is None and bare:  # like the CMS: the slug after the id is decoration
             found = pages.get(path_key(bare[1]))
         if found is None:
-            self.reply(404, "<html><body>404 Not Found</body></html>\n")
+            self.reply(404, NOT_FOUND)
             return
         headers = {}
         for name, values in found.headers.items():
@@ -177,6 +178,28 @@ _TEMPLATES = [a for a in ARTICLES if a.body]
 _POOL = [p for a in _TEMPLATES for p in a.paragraphs if not p.startswith(("img:", "h:"))]
 
 
+
+NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
+_ARTICLE_PATH = re.compile(r"/fa/news/(\d+)(?:/[^/]*)?")
+#: demo articles whose text the test site's other corners borrow
+_TEMPLATES = [a for a in ARTICLES if a.body and not a.shown_date]
+
+
+def news_id(rest: str) -> int:
+    """The id in an article path («/fa/news/818242/slug»), 0 when `rest` is not one."""
+    m = _ARTICLE_PATH.fullmatch(rest)
+    return int(m[1]) if m else 0
+
+
+def borrowed_article(news_id: int, label: str, title: str | None = None,
+                     paragraphs: tuple[str, ...] | None = None) -> Article:
+    """A demo-structured article with its own id, its title «<a demo title> (<label>)» unless given,
+    and a demo article's text."""
+    t = _TEMPLATES[news_id % len(_TEMPLATES)]
+    return replace(t, id=news_id, title=title or f"{t.title} ({label})", paragraphs=paragraphs or t.paragraphs,
+                   comments=(), shown_date=None, body=True, headline=None)
+
+
 def generated_article(k: int) -> Article:
     """Article number k (1-based) of the generated site: the demo's structure, text recombined from its
     paragraphs, a unique title, dates spread over 29-30 Tir 1397. Pure function of k (no state)."""
@@ -214,13 +237,12 @@ def generated(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
         items = [generated_article(k) for k in range(n, max(0, n - GEN_RSS_SIZE), -1)]
         req.reply(200, render_rss(items, link_base=req.base, prefix=GEN_PREFIX), "text/xml; charset=utf-8")
         return
-    m = re.fullmatch(r"/fa/news/(\d+)(?:/[^/]*)?", rest)
-    number = int(m[1]) - GEN_ID_BASE if m else 0
+    number = news_id(rest) - GEN_ID_BASE
     if 1 <= number <= n:
         related = generated_article(number - 1) if number > 1 else None
         req.reply(200, render_article(generated_article(number), prefix=GEN_PREFIX, related=related))
         return
-    req.reply(404, "<html><body>404 Not Found</body></html>\n")
+    req.reply(404, NOT_FOUND)
 
 
 # -- misbehaving endpoints -----------------------------------------------------------------------------------
