@@ -12,10 +12,9 @@ from pathlib import Path
 import parsel
 from scrapy.utils.project import get_project_settings
 
-from newscrawl.demo.build import render_article
 from newscrawl.offline import Extractor
 from newscrawl.spiders.sites import TabnakSpider
-from newscrawl.testsite import GEN_PREFIX, generated_article
+from newscrawl.testsite import generated_article, generated_page
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_URL = "https://www.tabnak.ir/fa/news/818242"
@@ -33,10 +32,8 @@ def generated_pages(count: int) -> list[tuple[str, bytes]]:
     """Generated articles exactly as the local test site serves them under /gen."""
     pages = []
     for k in range(1, count + 1):
-        article = generated_article(k)
-        related = generated_article(k - 1) if k > 1 else None
-        body = render_article(article, prefix=GEN_PREFIX, related=related).encode("utf-8")
-        pages.append((f"https://www.tabnak.ir/fa/news/{article.id}", body))
+        body = generated_page(k).encode("utf-8")
+        pages.append((f"https://www.tabnak.ir/fa/news/{generated_article(k).id}", body))
     return pages
 
 

@@ -181,8 +181,8 @@ _POOL = [p for a in _TEMPLATES for p in a.paragraphs if not p.startswith(("img:"
 
 NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
 _ARTICLE_PATH = re.compile(r"/fa/news/(\d+)(?:/[^/]*)?")
-#: demo articles whose text the test site's other corners borrow
-_TEMPLATES = [a for a in ARTICLES if a.body and not a.shown_date]
+#: demo articles whose text /hostile, /broken, /js and /jsgate borrow
+_BORROWED = [a for a in ARTICLES if a.body and not a.shown_date]
 
 
 def news_id(rest: str) -> int:
@@ -195,7 +195,7 @@ def borrowed_article(news_id: int, label: str, title: str | None = None,
                      paragraphs: tuple[str, ...] | None = None) -> Article:
     """A demo-structured article with its own id, its title «<a demo title> (<label>)» unless given,
     and a demo article's text."""
-    t = _TEMPLATES[news_id % len(_TEMPLATES)]
+    t = _BORROWED[news_id % len(_BORROWED)]
     return replace(t, id=news_id, title=title or f"{t.title} ({label})", paragraphs=paragraphs or t.paragraphs,
                    comments=(), shown_date=None, body=True, headline=None)
 
@@ -210,6 +210,12 @@ def generated_article(k: int) -> Article:
     clock = f"{k * 7 % 24:02d}:{k * 13 % 60:02d}:{k % 60:02d}"
     return Article(GEN_ID_BASE + k, 29 + k % 2, clock, t.service, t.cat, t.rutitr,
                    f"{t.title} (گزارش {fa(k)})", t.lead, paragraphs, tags=t.tags)
+
+
+def generated_page(k: int) -> str:
+    """Generated article k as /gen serves it: the demo template, the one before it as related news."""
+    related = generated_article(k - 1) if k > 1 else None
+    return render_article(generated_article(k), prefix=GEN_PREFIX, related=related)
 
 
 @route(GEN_PREFIX)
@@ -239,8 +245,7 @@ def generated(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
         return
     number = news_id(rest) - GEN_ID_BASE
     if 1 <= number <= n:
-        related = generated_article(number - 1) if number > 1 else None
-        req.reply(200, render_article(generated_article(number), prefix=GEN_PREFIX, related=related))
+        req.reply(200, generated_page(number))
         return
     req.reply(404, NOT_FOUND)
 
