@@ -116,15 +116,13 @@ def visible_text_length(response) -> int:
 
 def assess(response, expected: list[str], markers, shell_text: int) -> str | None:
     """'challenge', 'shell' or None (the page has what the spider reads, or is not HTML)."""
-    from newscrawl.spiders.base import (  # local: keeps this module light when nothing is rendered
-        PageNames,
-        sel,
-    )
+    from newscrawl.pageindex import PageIndex  # local: keeps this module light when nothing is rendered
+    from newscrawl.spiders.base import sel
 
     # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
     if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
         return None
-    names = PageNames(response.body)
+    names = PageIndex(response.selector)
     if expected and sel(response, expected[0], names, first=True):
         return None
     head = response.text[:MARKER_SCAN]

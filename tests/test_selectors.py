@@ -2,7 +2,8 @@
 
 from parsel import Selector
 
-from newscrawl.spiders.base import PageNames, _css_parts, _names, sel
+from newscrawl.pageindex import PageIndex
+from newscrawl.spiders.base import _css_parts, _names, sel
 
 PAGE = b"""<html><body>
 <div class="news_path"><a>one</a></div>
@@ -12,51 +13,54 @@ PAGE = b"""<html><body>
 </body></html>"""
 
 
-def page() -> Selector:
-    return Selector(body=PAGE, type="html")
+def run(query: str, first: bool = False, indexed: bool = True):
+    """`sel` on a fresh copy of PAGE, with its PageIndex (as extraction runs it) or parsel alone."""
+    page = Selector(body=PAGE, type="html")
+    return sel(page, query, PageIndex(page) if indexed else None, first=first)
 
 
 def test_first_takes_the_first_part_that_matches_in_the_order_written():
-    found = sel(page(), ".missing, .khabar-matn, .subtitle", PAGE, first=True)
+    found = run(".missing, .khabar-matn, .subtitle", first=True)
     assert found.xpath("@class").getall() == ["khabar-matn"]  # not .subtitle, which comes first in the page
-    found = sel(page(), ".subtitle, .khabar-matn", PAGE, first=True)
+    found = run(".subtitle, .khabar-matn", first=True)
     assert found.xpath("@class").getall() == ["subtitle"]
 
 
 def test_without_first_every_part_counts_in_page_order():
     """List fields (images, tags) take what every part finds."""
-    assert sel(page(), ".khabar-matn img::attr(src), .subtitle img::attr(src)", PAGE).getall() == \
-        ["/lead.jpg", "/body.jpg"]
+    assert run(".khabar-matn img::attr(src), .subtitle img::attr(src)").getall() == ["/lead.jpg", "/body.jpg"]
 
 
 def test_nothing_found_is_an_empty_list_for_both_kinds():
-    assert sel(page(), ".nothing, #none", PAGE, first=True).getall() == []
-    assert sel(page(), ".nothing, #none", PAGE).getall() == []
-    assert sel(page(), "", PAGE).getall() == []
+    assert run(".nothing, #none", first=True).getall() == []
+    assert run(".nothing, #none").getall() == []
+    assert run("").getall() == []
 
 
 def test_xpath_is_run_as_written():
-    assert sel(page(), '//span[@class="fa_date"]/text()', PAGE).getall() == ["date"]
+    assert run('//span[@class="fa_date"]/text()').getall() == ["date"]
 
 
-def test_a_part_whose_class_is_absent_from_the_source_is_skipped_but_the_rest_still_match():
-    # «.body» is a substring of «body-wrap» and of the <body> tag: present, tried, and it matches nothing
-    assert sel(page(), ".body, .khabar-matn", PAGE, first=True).xpath("@class").get() == "khabar-matn"
-    names = PageNames(PAGE)
-    assert sel(page(), ".gutter_news, .news_path a::text", names).getall() == ["one"]
-    assert names == {b"gutter_news": False, b"news_path": True}  # each looked up once
+def test_a_part_whose_class_is_absent_is_skipped_but_the_rest_still_match():
+    # «.body» is a substring of «body-wrap» and of the <body> tag, but no element has the class
+    assert run(".body, .khabar-matn", first=True).xpath("@class").get() == "khabar-matn"
+    assert run(".gutter_news, .news_path a::text").getall() == ["one"]
+    page = Selector(body=PAGE, type="html")
+    index = PageIndex(page)
+    assert index.has(".", "news_path") and not index.has(".", "body") and not index.has("#", "none")
 
 
-def test_the_same_result_with_and_without_the_source():
+def test_the_same_result_with_and_without_the_index():
     for query in (".subtitle img::attr(src), .khabar-matn p::text", "div.news_path a::text, span.fa_date::text",
-                  ".nothing", "p, img::attr(src)"):
-        assert sel(page(), query, PAGE).getall() == sel(page(), query).getall(), query
+                  ".nothing", "p, img::attr(src)", "div > a::text, .subtitle img::attr(src)"):
+        for first in (False, True):
+            assert run(query, first).getall() == run(query, first, indexed=False).getall(), query
 
 
 def test_names_a_selector_requires():
-    assert _names(".body img::attr(src)") == (b"body",)
-    assert _names("div.linear_news a.title5::attr(href)") == (b"linear_news", b"title5")
-    assert _names("#newsMainBody") == (b"newsMainBody",)
+    assert _names(".body img::attr(src)") == ((".", "body"),)
+    assert _names("div.linear_news a.title5::attr(href)") == ((".", "linear_news"), (".", "title5"))
+    assert _names("#newsMainBody") == (("#", "newsMainBody"),)
     assert _names('a[href*=".x"]') == ()  # inside [..]: not a class
     assert _names("p:not(.ad)") == ()  # excluded, not required
     assert _names("h1") == ()

@@ -18,6 +18,7 @@ from parsel import Selector, SelectorList
 
 from newscrawl.dates import jalali_str, parse_date_arg, parse_rfc822, to_tehran_iso
 from newscrawl.loaders import ArticleLoader
+from newscrawl.pageindex import PageIndex
 
 MAX_IDS = 1_000_000
 
@@ -59,23 +60,45 @@ def strip_date_label(text: str) -> str:
     return _DATE_LABEL.sub("", text or "", count=1)
 
 
-def sel(root: Selector | SelectorList, query: str, source: bytes | PageNames | None = None,
+def sel(root: Selector | SelectorList, query: str, index: PageIndex | None = None,
         first: bool = False) -> SelectorList:
     """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS.
 
     A CSS group («.body, #newsMainBody, .khabar-matn») lists a site's template variants, most likely
-    first. Each part costs a pass over the page, the largest cost of extraction, so: with the page's
-    `source` (its bytes: a byte search is much faster than a str one on Persian text), parts naming a
-    class or id that does not occur in it are skipped unseen; with `first`,
-    the parts are tried in order and the first that matches wins (for one-element fields)."""
+    first. Each part run by parsel costs a pass over the page, the largest cost of extraction, so with the
+    page's `index`: parts naming a class or id the page lacks are skipped unseen, and parts in the index's
+    subset are answered from it (see pageindex). With `first`, the parts are tried in order and the first
+    that matches wins (for one-element fields); without, every part counts, in page order."""
     if not query:
         return SelectorList([])
     if query.startswith(("/", "(", "./")):
         return root.xpath(query)
-    present = None if source is None else source if isinstance(source, PageNames) else PageNames(source)
-    # a name search in the page's bytes is cheap next to a pass over the tree, but not free: only the
-    # parts about to be run are checked
-    parts = (part for part in _css_parts(query) if present is None or all(present[n] for n in _names(part)))
+    parts = _css_parts(query)
+    scope = getattr(root, "selector", root)  # a response: its parsed page
+    if index is None or not isinstance(scope, Selector):
+        return _css_group(root, parts, first)
+
+    def present(part: str) -> bool:
+        return all(index.has(kind, name) for kind, name in _names(part))
+
+    matched = []
+    for i, part in enumerate(parts):
+        if not present(part):
+            continue
+        found = index.select(scope, part)
+        if found is None:  # outside the index's subset: parsel answers from here on
+            rest = parts[i:] if first else parts
+            return _css_group(root, [p for p in rest if present(p)], first)
+        if found and first:
+            return found
+        if found:
+            matched.append(found)
+    if len(matched) > 1:  # several parts matched: XPath's union keeps page order
+        return _css_group(root, [p for p in parts if present(p)], False)
+    return matched[0] if matched else SelectorList([])
+
+
+def _css_group(root, parts: list[str], first: bool) -> SelectorList:
     if not first:
         group = ", ".join(parts)
         return root.css(group) if group else SelectorList([])
@@ -86,22 +109,11 @@ def sel(root: Selector | SelectorList, query: str, source: bytes | PageNames | N
     return SelectorList([])
 
 
-class PageNames(dict):
-    """Which names occur in a page's bytes, each looked up once per page."""
-
-    def __init__(self, source: bytes):
-        super().__init__()
-        self.source = source
-
-    def __missing__(self, name: bytes) -> bool:
-        self[name] = found = name in self.source
-        return found
-
-
 @functools.lru_cache(maxsize=1024)
-def _names(part: str) -> tuple[bytes, ...]:
-    """The class and id names a CSS selector requires: all must occur in the page's source."""
-    return tuple(name.encode() for name in re.findall(r"[.#]([\w-]+)", re.sub(r"\[[^\]]*\]|::?[\w-]+(\([^)]*\))?", "", part)))
+def _names(part: str) -> tuple[tuple[str, str], ...]:
+    """The classes (".", name) and ids ("#", name) a CSS selector requires: all must be on the page."""
+    bare = re.sub(r"\[[^\]]*\]|::?[\w-]+(\([^)]*\))?", "", part)
+    return tuple((kind, name) for kind, name in re.findall(r"([.#])([\w-]+)", bare))
 
 
 @functools.lru_cache(maxsize=1024)
@@ -417,9 +429,10 @@ class NewsSpider(scrapy.Spider):
         if item is not None:
             yield item
 
-    def new_loader(self, response) -> ArticleLoader:
+    def new_loader(self, response, page=None) -> ArticleLoader:
+        """An ArticleLoader for the response; `page` is its parsed page when the caller has one."""
         digits = self.settings.get("NEWSCRAWL_TEXT_DIGITS", "keep") if self.settings else "keep"
-        loader = ArticleLoader(response=response, digits=digits)
+        loader = ArticleLoader(response=response, selector=page, digits=digits)
         loader.add_value("site", self.name)
         return loader
 
@@ -439,11 +452,12 @@ class TemplateSpider(NewsSpider):
         from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
 
         s = self.sel_map
-        source = PageNames(response.body)
-        scope = sel(response, s["container"], source, first=True)[:1] if s.get("container") else None
-        page = scope[0] if scope else response.selector
-        ld = metadata.jsonld_article(response)
-        loader = self.new_loader(response)
+        whole = html.page(response)
+        source = PageIndex(whole)
+        scope = sel(whole, s["container"], source, first=True)[:1] if s.get("container") else None
+        page = scope[0] if scope else whole
+        ld = metadata.jsonld_article(whole)
+        loader = self.new_loader(response, whole)
         body = sel(page, s["body"], source, first=True)[:1]
         if body:
             paragraphs = html.paragraphs(body[0], s.get("body_drop"))
@@ -457,7 +471,7 @@ class TemplateSpider(NewsSpider):
             if text:
                 loader.add_value(field, text)
         if not loader.get_output_value("title"):
-            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
+            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(whole, "og:title"))
         if not loader.get_output_value("lead"):
             loader.add_value("lead", metadata.ld_text(ld, "description"))
         code_text = html.text_of(sel(page, s.get("news_code", ""), source, first=True), s.get("news_code_drop"))
@@ -468,14 +482,14 @@ class TemplateSpider(NewsSpider):
         if code and url_code and code != url_code:
             self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
             self.logger.warning("news code %s on page differs from URL %s", code, response.url)
-        loader.add_value("url", self.canonical_url(response, code))
+        loader.add_value("url", self.canonical_url(response, code, whole))
         raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), source, first=True),
                                                  s.get("date_drop")))
         loader.add_value("published_at_raw", raw_date or None)
         loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
-                         or metadata.meta(response, "article:published_time", "datePublished")
+                         or metadata.meta(whole, "article:published_time", "datePublished")
                          or response.meta.get("listing_date"))
-        section = metadata.meta(response, "article:section")
+        section = metadata.meta(whole, "article:section")
         loader.add_value("category", sel(page, s.get("category", ""), source).getall()
                          or (re.split(r"\s*[>»/]\s*", section) if section else [])
                          or sel(page, s.get("category_fallback", ""), source).getall()
@@ -484,10 +498,10 @@ class TemplateSpider(NewsSpider):
         loader.add_value("images", sel(page, s.get("images", ""), source).getall())
         return loader.load_item()
 
-    def canonical_url(self, response, code: str | None) -> str:
+    def canonical_url(self, response, code: str | None, page=None) -> str:
         """The article's stable URL: rel=canonical when it names the same news code, else the short
         `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article)."""
-        canonical = response.xpath('//link[@rel="canonical"]/@href').get()
+        canonical = (response if page is None else page).xpath('descendant::link[@rel="canonical"]/@href').get()
         if canonical and code and self.news_code_from_url(canonical) == code:
             return self.rebase(response.urljoin(canonical.strip()))
         if code and self.article_path:

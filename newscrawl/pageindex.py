@@ -1,0 +1,157 @@
+"""Answer a site's simple CSS selectors from one pass over the page instead of one XPath pass each.
+
+Why our own code: the profile of issue 7 showed extraction's largest cost to be libxml2 testing the class
+predicate of parsel's CSS translation on every element of the page, once per selector (about 0.2 µs an
+element, a dozen selectors an article). One pass that files the elements under their class tokens and ids
+costs about three of those passes; then each selector is a dictionary lookup. Nothing else does this on an
+lxml tree: lxml's `find_class` and cssselect evaluate the same XPath, and selectolax builds a tree of its
+own that our paragraph walker and item loaders cannot use.
+
+Only what site declarations use is answered here: compound selectors (`tag`, `.class`, `#id`, combined)
+joined by descendant spaces, optionally ending in `::text` or `::attr(name)`. For anything else
+`select` returns None and the caller runs parsel; a test checks that both give the same results.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from functools import lru_cache
+from typing import NamedTuple
+
+from lxml import etree
+from parsel import Selector, SelectorList
+from parsel.csstranslator import HTMLTranslator
+
+_IDENT = r"-?[_a-zA-Z][\w-]*"
+_COMPOUND = rf"(?:(?:{_IDENT}|\*)(?:[.#]{_IDENT})*|(?:[.#]{_IDENT})+)"
+_PART = re.compile(rf"\s*({_COMPOUND})((?:\s+{_COMPOUND})*)(::text|::attr\({_IDENT}\))?\s*")
+_PIECE = re.compile(rf"([.#]?)({_IDENT}|\*)")
+#: XPath's normalize-space (which parsel's class test uses) splits on these four only, not on all of
+#: Python's whitespace
+_XPATH_SPACE = re.compile("[ \t\r\n]+")
+
+
+@lru_cache(maxsize=8192)
+def class_names(value: str) -> tuple[str, ...]:
+    """A class attribute's names, split as XPath's normalize-space splits (on space, tab, CR and LF).
+    Cached: a site's pages repeat the same few hundred class attributes."""
+    if value.isascii() and value.isprintable():  # the common case: only spaces separate
+        names = value.split()
+    else:
+        names = [name for name in _XPATH_SPACE.split(value) if name]
+    return tuple(dict.fromkeys(names))  # «a a» is one class: the element must be filed once
+
+
+class Plan(NamedTuple):
+    """A selector part, ready to run: what the first compound requires, and the rest as XPath."""
+
+    tag: str | None
+    classes: tuple[str, ...]
+    ids: tuple[str, ...]
+    rest: etree.XPath | None  # from each first-compound match: later compounds and the pseudo-element
+
+
+@lru_cache(maxsize=1024)
+def plan(part: str) -> Plan | None:
+    """The plan for a CSS selector part (no commas), None when it is outside the subset answered here."""
+    m = _PART.fullmatch(part)
+    if not m:
+        return None
+    first, later, pseudo = m.group(1), m.group(2).strip(), m.group(3) or ""
+    tag, classes, ids = None, [], []
+    for kind, name in _PIECE.findall(first):
+        if kind == ".":
+            classes.append(name)
+        elif kind == "#":
+            ids.append(name)
+        elif name != "*":
+            tag = name.lower()  # HTML tag names are matched in lower case, as parsel does
+    if tag is None and not classes and not ids:
+        return None  # "*": every element, nothing to look up
+    translator = HTMLTranslator()
+    if later:
+        rest = translator.css_to_xpath(later + pseudo, prefix="descendant::")
+    elif pseudo:  # of the matched element itself
+        rest = "text()" if pseudo == "::text" else "@" + pseudo[len("::attr("):-1]
+    else:
+        rest = None
+    return Plan(tag, tuple(classes), tuple(ids),
+                etree.XPath(rest, smart_strings=False) if rest else None)
+
+
+class PageIndex:
+    """The elements of one page filed by class token (and, when first asked, by id)."""
+
+    def __init__(self, page: Selector):
+        self.page = page
+        self._classes: dict[str, list] | None = None
+        self._ids: dict[str, list] | None = None
+
+    @property
+    def classes(self) -> dict[str, list]:
+        if self._classes is None:
+            classes: dict[str, list] = defaultdict(list)
+            for el in self.page.root.iter(etree.Element):
+                value = el.get("class")
+                if value is not None:
+                    for name in class_names(value):
+                        classes[name].append(el)
+            self._classes = dict(classes)
+        return self._classes
+
+    @property
+    def ids(self) -> dict[str, list]:
+        if self._ids is None:
+            ids: dict[str, list] = defaultdict(list)
+            for el in self.page.root.iter(etree.Element):
+                value = el.get("id")
+                if value is not None:
+                    ids[value].append(el)
+            self._ids = dict(ids)
+        return self._ids
+
+    def has(self, kind: str, name: str) -> bool:
+        """Whether any element of the page has class (kind ".") or id (kind "#") `name`."""
+        return name in (self.classes if kind == "." else self.ids)
+
+    def select(self, scope: Selector, part: str) -> SelectorList | None:
+        """`scope.css(part)`, or None when the part is outside this subset or `scope` is not this page."""
+        p = plan(part)
+        root = scope.root
+        if p is None or scope.type != "html" or not isinstance(root, etree._Element):
+            return None
+        top = self.page.root
+        if root is not top and root.getroottree().getroot() is not top:
+            return None
+        if p.classes:
+            candidates = self.classes.get(p.classes[0], [])
+        elif p.ids:
+            candidates = self.ids.get(p.ids[0], [])
+        else:  # a tag alone: lxml's own filtered walk, in document order, the scope itself first
+            candidates = list(root.iter(p.tag))
+            root = top  # already within the scope
+        found = [el for el in candidates if _matches(el, p)]
+        if root is not top:
+            found = [el for el in found if el is root or any(a is root for a in el.iterancestors())]
+        if p.rest is not None:
+            if len(found) > 1 and _nested(found):
+                return None  # XPath would merge the overlapping results; let it
+            found = [r for el in found for r in p.rest(el)]
+        return scope.selectorlist_cls(type(scope)(root=r, _expr=part, type="html") for r in found)
+
+
+def _matches(el, p: Plan) -> bool:
+    if p.tag is not None and el.tag != p.tag:
+        return False
+    if len(p.classes) > 1 or (p.classes and p.ids) or len(p.ids) > 1:
+        names = class_names(el.get("class") or "")
+        if not all(c in names for c in p.classes) or not all(el.get("id") == i for i in p.ids):
+            return False
+    return True
+
+
+def _nested(elements: list) -> bool:
+    """Whether one of `elements` is inside another."""
+    members = set(elements)
+    return any(a in members for el in elements for a in el.iterancestors())
