@@ -212,10 +212,25 @@ def generated_article(k: int) -> Article:
                    f"{t.title} (گزارش {fa(k)})", t.lead, paragraphs, tags=t.tags)
 
 
-def generated_page(k: int) -> str:
-    """Generated article k as /gen serves it: the demo template, the one before it as related news."""
+def generated_page(k: int, full: bool = False) -> str:
+    """Generated article k as /gen serves it: the demo template, the one before it as related news.
+    `full` adds the real page's chrome (menus, 90 other articles in the sidebar, footer), for the extraction
+    benchmark: /gen serves the compact page."""
     related = generated_article(k - 1) if k > 1 else None
-    return render_article(generated_article(k), prefix=GEN_PREFIX, related=related)
+    article = generated_article(k)
+    if not full:
+        return render_article(article, prefix=GEN_PREFIX, related=related)
+    # readers' comments, as under the real article (they are in the article's box, outside its body)
+    comments = tuple((name, f"{fa(f'{10 + i:02d}:{k % 60:02d}')} - ۱۳۹۷/۰۴/۳۰", text)
+                     for i, (name, text) in enumerate(_COMMENTS * 2))
+    return render_article(replace(article, comments=comments), prefix=GEN_PREFIX, related=related,
+                          sidebar=[generated_article(k + j) for j in range(1, 91)])
+
+
+_COMMENTS = (("ناشناس", "چرا این خبر زودتر منتشر نشد؟"),
+             ("رضا", "گزارش خوبی بود؛ لطفاً پیگیری کنید."),
+             ("مریم", "ای کاش جزئیات بیشتری می‌نوشتید."),
+             ("علی", "این موضوع به زندگی مردم مربوط است و باید شفاف باشد."))
 
 
 @route(GEN_PREFIX)

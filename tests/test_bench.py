@@ -36,7 +36,8 @@ def positive(results: dict, *keys: str) -> None:
 @pytest.mark.e2e
 def test_quick_bench_writes_every_key(tmp_path):
     r = run_bench(tmp_path, "--no-postgres")
-    positive(r, "extract_ratio", "extract_gen_per_s", "extract_gen_baseline_per_s", "crawl_ratio",
+    positive(r, "extract_ratio", "extract_gen_per_s", "extract_gen_baseline_per_s", "extract_compact_ratio",
+             "crawl_ratio",
              "crawl_pages_per_s", "crawl_baseline_pages_per_s", "sqlite_items_per_s", "rss_mb_small",
              "rss_mb_large", "n_small", "n_large", "seen_set_bytes_per_url", "dupefilter_bytes_per_url")
     assert r["extract_ratio"] == min(r[k] for k in ("extract_real_ratio", "extract_gen_ratio") if k in r)
@@ -73,3 +74,31 @@ def test_unknown_section_is_one_line(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == "error: unknown section 'nope'; known: extract, crawl, storage, memory"
     assert not (tmp_path / "bench.json").exists()
+
+
+def test_full_generated_pages_have_the_real_pages_weight_and_the_same_article(realpage):
+    """The extraction benchmark's generated pages: the real article page's structure around the article
+    (within a factor of two of its elements and bytes), and nothing in it changes what is extracted."""
+    from lxml import etree
+    from scrapy.utils.project import get_project_settings
+
+    from newscrawl.offline import Extractor
+    from newscrawl.spiders.sites import TabnakSpider
+    from newscrawl.testsite import generated_article, generated_page
+
+    real = realpage("tabnak/article-1.html")
+
+    def elements(body: bytes) -> int:
+        return sum(1 for _ in etree.fromstring(body, etree.HTMLParser()).iter(etree.Element))
+
+    extractor = Extractor(TabnakSpider, get_project_settings(), "https://www.tabnak.ir/fa/news/1")
+    for k in (1, 7, 10):
+        full, compact = generated_page(k, full=True).encode(), generated_page(k).encode()
+        assert elements(real) / 2 < elements(full) < elements(real) * 2
+        assert len(real) / 2 < len(full) < len(real) * 2
+        assert elements(compact) < elements(real) / 5
+        url = f"https://www.tabnak.ir/fa/news/{generated_article(k).id}"
+        one, other = extractor.extract(full, url), extractor.extract(compact, url)
+        one.pop("crawled_at"), other.pop("crawled_at")
+        assert one == other
+        assert one["title"] and one["body"]

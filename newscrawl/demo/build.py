@@ -432,9 +432,9 @@ $meta
 <link rel="stylesheet" type="text/css" href="http://cdn.tabnak.ir/client/themes/fa/main/css/layout_48503.css">
 <script type="text/javascript" src="http://cdn.tabnak.ir/client/themes/fa/main/js/lib.iransamaneh_48503.js">
 </script>
-$jsonld
+$jsonld$head_more
 <title>$title - $site</title> </head> <body id="$body_id">
-<div class="container"> <header> <nav class="main_nav"> <ul>
+<div class="container"> <header>$header_more <nav class="main_nav"> <ul>
 <li class="nav_link"><a href="$p/">صفحه نخست</a></li> <li class="nav_link"><a
 href="$p/fa/world">تابناک جهان</a></li>
 <li class="nav_link"><a href="$p/fa/economic">اقتصادی</a></li> <li class="nav_link"><a
@@ -445,7 +445,7 @@ document.write( renderAds({"sec_id":"90","adv":[]} ,"http://www.tabnak.ir/fa/ads
 </script> </div>
 $main
 <aside class="col-md-14 gutter_left"> <header class="top_title"> <span>پربحث ترین عناوین</span> </header>
-$most </aside> </div> </div>
+$most$side_more </aside> </div> </div>
 <footer> <div class="footer_service_nav"> <ul>
 <li class="nav_link"><a href="http://www.tabnak.ir/fa/archive" title="archive"
 target="_blank"><span>آرشیو</span>
@@ -453,7 +453,7 @@ target="_blank"><span>آرشیو</span>
 target="_blank"><span>RSS</span>
 </a></li> </ul> </div> <div class="copyright"> تمام حقوق مادی و معنوی این سایت متعلق به تابناک می باشد و
 استفاده از مطالب با ذکر منبع بلامانع است. </div> <div class="iransamaneh"> طراحی و تولید
-<a href="http://iransamaneh.com" target="_blank">"ایران سامانه"</a> </div> </footer> </body> </html>
+<a href="http://iransamaneh.com" target="_blank">"ایران سامانه"</a> </div>$footer_more </footer> </body> </html>
 """)
 
 ARTICLE = Template("""<div class="col-md-22 col-sm-24 gutter_news"> <div class="row top_mrg">
@@ -572,9 +572,79 @@ def most_commented(prefix: str) -> str:
         for a, n in ((BY_ID[818242], 146), (BY_ID[818236], 76))
     )
 
+#: the services menu of the full chrome: (path, name, sub-sections)
+_MENU = (("world", "تابناک جهان", ("آسیا", "اروپا", "آمریکا", "آفریقا", "خاورمیانه", "بین‌الملل")),
+         ("economic", "اقتصادی", ("بازار", "بورس", "انرژی", "مسکن", "بانک", "خودرو")),
+         ("sport", "ورزشی", ("فوتبال", "والیبال", "کشتی", "جام جهانی", "المپیک", "لیگ برتر")),
+         ("social", "اجتماعی", ("آموزش", "سلامت", "محیط زیست", "حوادث", "شهری", "خانواده")),
+         ("political", "سیاسی", ("مجلس", "دولت", "احزاب", "انتخابات", "دیپلماسی", "دفاعی")),
+         ("culture", "فرهنگی", ("سینما", "کتاب", "موسیقی", "تئاتر", "میراث", "رسانه")),
+         ("science", "علمی", ("فناوری", "فضا", "پزشکی", "دانشگاه", "اینترنت", "تلفن همراه")),
+         ("provinces", "استان‌ها", ("تهران", "اصفهان", "فارس", "خراسان", "آذربایجان", "گیلان")),
+         ("video", "ویدئو", ("گزارش", "گفت‌وگو", "مستند", "ورزش", "طنز", "حوادث")),
+         ("photo", "عکس", ("خبری", "ورزشی", "هنری", "طبیعت", "شهری", "مراسم")),
+         ("opinion", "دیدگاه", ("سرمقاله", "یادداشت", "تحلیل", "گفت‌وگو", "نقد", "پاسخ")),
+         ("special", "ویژه", ("پرونده", "گزارش ویژه", "بسته خبری", "تاریخ", "مناسبت", "آرشیو")))
 
-def render_article(a: Article, prefix: str = "", related: Article | None = None) -> str:
-    """An article page; `prefix` goes in front of site-relative links (the test site's /gen pages)."""
+
+def page_chrome(prefix: str, sidebar: list[Article] | None) -> dict[str, str]:
+    """What the real article page has around its article and the demo's compact pages leave out: head
+    scripts, the top bar and the services menu, tabbed lists of other news, the footer's link columns.
+    Written to the structure and weight of the saved Tabnak page (about 1,200 elements, 150 KB), so the
+    extraction benchmark's generated pages cost what a real page costs to parse. None of it holds
+    anything the spider reads: a page extracts the same item with or without it (a test checks)."""
+    if sidebar is None:
+        return {"head_more": "", "header_more": "", "side_more": "", "footer_more": ""}
+    scripts = "\n".join(
+        f'<script type="text/javascript">var slot_{i} = {{"zone": {i}, "w": 300, "h": 250, "lazy": true}};'
+        f" (function(d){{var s=d.createElement('script');s.async=true;s.src='/client/js/ad_{i}.js';"
+        f"d.getElementsByTagName('head')[0].appendChild(s);}})(document);</script>" for i in range(45))
+    head = "\n" + scripts + "\n" + "\n".join(
+        f'<meta name="twitter:{k}" content="{_attr(v)}">' for k, v in
+        (("card", "summary"), ("site", "@tabnak"), ("title", SITE_NAME), ("description", SITE_NAME)))
+    top = " ".join(f'<li><a href="{prefix}/fa/{p}" title="{p}" target="_blank">{n}</a></li> <li>|</li>'
+                   for p, n in (("about", "درباره ما"), ("contacts", "تماس با ما"), ("newsletter", "خبرنامه"),
+                                ("links", "پیوندها"), ("search", "جستجو"), ("archive", "آرشیو"),
+                                ("weather", "آب و هوا"), ("prayer", "اوقات شرعی"), ("rss", "RSS")))
+    menu = " ".join(
+        f'<li class="nav_link dropdown"><a href="{prefix}/fa/{path}"><span>{zw(name)}</span></a> '
+        f'<ul class="dropdown-menu sub_menu">'
+        + " ".join(f'<li class="sub_link"><a href="{prefix}/fa/{path}?cat={j}"><span>{zw(sub)}</span></a></li>'
+                   for j, sub in enumerate(subs, 1))
+        + "</ul> </li>" for path, name, subs in _MENU)
+    header = (f' <div class="row"> <div class="top_nav"> <div class="container"> <div class="left_nav"> <ul> {top}'
+              f' </ul> </div> </div> </div> </div> <div class="row"> <div class="nav_bg"> <div class="container">'
+              f' <div class="collapse navbar-collapse menu_accordion"> <ul class="nav navbar-nav bg_menu">'
+              f" {menu} </ul> </div> </div> </div> </div>")
+
+    def news_list(articles: list[Article]) -> str:
+        return " ".join(
+            f'<div class="col-xs-36 padd_box"> <div class="linear_news rtl-news"> <a class="title_news" '
+            f'href="{prefix}/fa/news/{a.id}/{safe_url_string(a.slug)}" title="{_attr(a.title)}" '
+            f'target="_blank"> {zw(a.title)} </a> <span class="sdate">{fa(a.clock[:5])}</span> </div> </div>'
+            for a in articles)
+
+    third = len(sidebar) // 3
+    side = (' <div class="row box"> <header class="top_title"> <span>آخرین اخبار</span> </header> '
+            f'{news_list(sidebar[2 * third:])} </div>'
+            ' <div class="tabs-container box"> <ul class="nav nav-tabs bg_tab"> <li class="active title_tab1">'
+            '<a href="#tab_aa" data-toggle="tab"><span>پربیننده</span></a></li> <li class="title_tab1"><a '
+            'href="#tab_bb" data-toggle="tab"><span>پربحث</span></a></li> </ul> <div class="tab_most_body '
+            f'tab-content"> <div class="tab-pane fade in active" id="tab_aa"> {news_list(sidebar[:third])} </div>'
+            f' <div class="tab-pane fade" id="tab_bb"> {news_list(sidebar[third:2 * third])} </div> </div> </div>')
+    columns = " ".join(
+        '<div class="col-ms-9 col-xs-18 clear-box"> <div class="br_left"> <ul> '
+        + " ".join(f'<li class="nav_link"><a href="{prefix}/fa/{path}"><span>{zw(name)}</span></a></li>'
+                   for path, name, _ in _MENU[i::4])
+        + " </ul> </div> </div>" for i in range(4))
+    footer = f' <div class="footer_links"> <div class="container"> {columns} </div> </div>'
+    return {"head_more": head, "header_more": header, "side_more": side, "footer_more": footer}
+
+
+def render_article(a: Article, prefix: str = "", related: Article | None = None,
+                   sidebar: list[Article] | None = None) -> str:
+    """An article page; `prefix` goes in front of site-relative links (the test site's /gen pages).
+    With `sidebar`, the page has the real page's full chrome (see page_chrome) around the same article."""
     (service, sid), (cat, cid) = a.service, a.cat
     if a.body:
         paragraphs = " ".join(_paragraph(p, prefix) for p in a.paragraphs)
@@ -611,7 +681,7 @@ def render_article(a: Article, prefix: str = "", related: Article | None = None)
     ])
     return PAGE.substitute(page_id=3549000 + a.id % 1000, meta=meta, p=prefix, jsonld=_jsonld(a),
                            title=zw(a.title), site=SITE_NAME, body_id="news", main=main,
-                           most=most_commented(prefix))
+                           most=most_commented(prefix), **page_chrome(prefix, sidebar))
 
 
 def render_archive(links: list[tuple[str, Article]], *, prefix: str = "", next_href: str | None = None,
@@ -638,7 +708,7 @@ def render_archive(links: list[tuple[str, Article]], *, prefix: str = "", next_h
                               pages=" ".join(pages), featured=box)
     return PAGE.substitute(page_id=3548000 + page, meta='<meta name="description" content="آرشیو اخبار">',
                            p=prefix, jsonld="", title="آرشیو اخبار", site=SITE_NAME, body_id="archive",
-                           main=main, most=most_commented(prefix))
+                           main=main, most=most_commented(prefix), **page_chrome(prefix, None))
 
 
 def render_rss(articles: list[Article], link_base: str = HTTP_HOST, prefix: str = "",
