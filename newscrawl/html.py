@@ -16,7 +16,6 @@ from functools import lru_cache
 from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
-from parsel.selector import create_root_node
 
 BLOCK_TAGS = frozenset(
     "p div section article blockquote figure figcaption h1 h2 h3 h4 h5 h6 ul ol li table tr pre header "
@@ -27,19 +26,6 @@ ALWAYS_DROP = "script, style, noscript, iframe, form, button, svg, object, embed
 PARAGRAPH_BREAK = "\x00"
 #: what lxml parses but refuses to set as text (Word pastes stray control bytes into articles)
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-
-
-def page(response) -> Selector:
-    """The response's page as a Selector, parsed from its bytes by lxml's plain HTML parser.
-
-    Why not `response.selector`: Scrapy decodes the body to text and parsel encodes it back before
-    parsing, and lxml.html's parser makes every element Python object through a Python callback; on a
-    real article these cost a fifth of extraction (issue 7's profile). The tree is the same: the same
-    libxml2 parser and options, and parsel's own clean-up of the bytes (NULs, surrounding space,
-    undecodable bytes replaced); only the element objects are lxml's plain ones."""
-    root = create_root_node("", etree.HTMLParser, base_url=response.url, body=response.body,
-                            encoding=response.encoding)
-    return Selector(root=root, type="html")
 
 
 def xml_text(text: str) -> str:

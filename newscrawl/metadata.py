@@ -1,9 +1,8 @@
 """Machine-readable article metadata: JSON-LD, OpenGraph and article/meta tags.
 
 Sites' JSON-LD is sloppy (Tabnak writes `headLine`, some pages hold several scripts or an @graph), so
-keys are looked up case-insensitively and broken scripts are skipped, never fatal. Each function takes a
-response or its parsed page (a Selector). XPaths start with `descendant::`, which libxml2 runs two to
-three times faster than `//`.
+keys are looked up case-insensitively and broken scripts are skipped, never fatal. XPaths start with
+`descendant::`, which libxml2 runs two to three times faster than `//`.
 """
 
 from __future__ import annotations

@@ -7,10 +7,12 @@ import inspect
 from urllib.parse import urlsplit
 
 from scrapy.crawler import Crawler
-from scrapy.http import HtmlResponse, Request
+from scrapy.http import Request
 from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
+
+from newscrawl.responses import PageResponse
 
 
 class NotAnArticle(Exception):
@@ -54,7 +56,7 @@ class Extractor:
         """Item for the page at `url`; raises NotAnArticle with the reason."""
         from scrapy.exceptions import DropItem
 
-        response = HtmlResponse(url=url, body=body, request=Request(url))
+        response = PageResponse(url=url, body=body, request=Request(url))  # as a crawl's middleware makes it
         items = [r for r in self.spider.parse_article(response) if not isinstance(r, Request)]
         if not items:
             raise NotAnArticle("no article found on the page")

@@ -67,6 +67,8 @@ NEWSCRAWL_RECORD = os.environ.get("NEWSCRAWL_RECORD", "") in ("1", "true", "yes"
 DOWNLOADER_MIDDLEWARES = {
     "newscrawl.replay.ReplayMiddleware": 50,
     "newscrawl.guards.ResponseGuardMiddleware": 580,
+    # after decompression (590), before the render check: HTML responses parsed once, from their bytes
+    "newscrawl.responses.PageResponseMiddleware": 587,
     # sees responses after decompression, before the guards and RetryMiddleware (a 503 challenge)
     "newscrawl.rendering.RenderMiddleware": 585,
 }

@@ -12,13 +12,10 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from lxml import etree
 from parsel import Selector
-from scrapy.http import HtmlResponse, Request
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from newscrawl import html
 from newscrawl.pageindex import PageIndex, class_names, plan
 from newscrawl.spiders.base import TemplateSpider, _css_parts, sel
 from tests.conftest import REALPAGES
@@ -144,28 +141,3 @@ def test_random_pages_and_selectors_agree_with_parsel(body, query, pick):
     assert answer is not None or plan(query).rest is not None  # it declines only overlapping matches
     if answer is not None:
         assert roots(answer) == roots(scope.css(query))
-
-
-# -- html.page: the same tree as response.selector, parsed faster ------------------------------------------
-def _same_tree(body: bytes, headers: dict | None = None) -> None:
-    response = HtmlResponse("https://example.ir/fa/news/1", body=body, headers=headers or {},
-                            request=Request("https://example.ir/fa/news/1"))
-    ours, scrapys = html.page(response).root, response.selector.root
-    assert etree.tostring(ours, encoding="unicode") == etree.tostring(scrapys, encoding="unicode")
-    assert type(ours) is etree._Element  # plain lxml elements: no Python class lookup per element
-
-
-@pytest.mark.parametrize("label, spidercls, body", pages(), ids=[p[0] for p in pages()])
-def test_page_parses_site_pages_as_scrapy_does(label, spidercls, body):
-    _same_tree(body)
-
-
-def test_page_parses_awkward_bytes_as_scrapy_does():
-    text = "<html><body><p>رئیس\u200cجمهور گفت</p></body></html>"
-    _same_tree(text.encode("utf-8"))
-    _same_tree(b"\xef\xbb\xbf" + text.encode("utf-8"))  # a byte order mark
-    arabic = text.replace("ی", "ي")  # windows-1256 has the Arabic yeh, not the Persian one
-    _same_tree(arabic.encode("cp1256"), {"Content-Type": "text/html; charset=windows-1256"})
-    _same_tree(arabic.encode("cp1256"))  # undeclared: both fall back to the same guess
-    _same_tree(b"  <html><body><p>a\x00b \xff\xfe c</p></body></html>\n")  # NULs and bytes that are not UTF-8
-    _same_tree(b"")

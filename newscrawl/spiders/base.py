@@ -429,10 +429,9 @@ class NewsSpider(scrapy.Spider):
         if item is not None:
             yield item
 
-    def new_loader(self, response, page=None) -> ArticleLoader:
-        """An ArticleLoader for the response; `page` is its parsed page when the caller has one."""
+    def new_loader(self, response) -> ArticleLoader:
         digits = self.settings.get("NEWSCRAWL_TEXT_DIGITS", "keep") if self.settings else "keep"
-        loader = ArticleLoader(response=response, selector=page, digits=digits)
+        loader = ArticleLoader(response=response, digits=digits)
         loader.add_value("site", self.name)
         return loader
 
@@ -452,12 +451,12 @@ class TemplateSpider(NewsSpider):
         from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
 
         s = self.sel_map
-        whole = html.page(response)
+        whole = response.selector  # in a crawl a PageResponse's: parsed once, from the bytes
         source = PageIndex(whole)
         scope = sel(whole, s["container"], source, first=True)[:1] if s.get("container") else None
         page = scope[0] if scope else whole
-        ld = metadata.jsonld_article(whole)
-        loader = self.new_loader(response, whole)
+        ld = metadata.jsonld_article(response)
+        loader = self.new_loader(response)
         body = sel(page, s["body"], source, first=True)[:1]
         if body:
             paragraphs = html.paragraphs(body[0], s.get("body_drop"))
@@ -471,7 +470,7 @@ class TemplateSpider(NewsSpider):
             if text:
                 loader.add_value(field, text)
         if not loader.get_output_value("title"):
-            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(whole, "og:title"))
+            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
         if not loader.get_output_value("lead"):
             loader.add_value("lead", metadata.ld_text(ld, "description"))
         code_text = html.text_of(sel(page, s.get("news_code", ""), source, first=True), s.get("news_code_drop"))
@@ -482,14 +481,14 @@ class TemplateSpider(NewsSpider):
         if code and url_code and code != url_code:
             self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
             self.logger.warning("news code %s on page differs from URL %s", code, response.url)
-        loader.add_value("url", self.canonical_url(response, code, whole))
+        loader.add_value("url", self.canonical_url(response, code))
         raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), source, first=True),
                                                  s.get("date_drop")))
         loader.add_value("published_at_raw", raw_date or None)
         loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
-                         or metadata.meta(whole, "article:published_time", "datePublished")
+                         or metadata.meta(response, "article:published_time", "datePublished")
                          or response.meta.get("listing_date"))
-        section = metadata.meta(whole, "article:section")
+        section = metadata.meta(response, "article:section")
         loader.add_value("category", sel(page, s.get("category", ""), source).getall()
                          or (re.split(r"\s*[>»/]\s*", section) if section else [])
                          or sel(page, s.get("category_fallback", ""), source).getall()
@@ -498,10 +497,10 @@ class TemplateSpider(NewsSpider):
         loader.add_value("images", sel(page, s.get("images", ""), source).getall())
         return loader.load_item()
 
-    def canonical_url(self, response, code: str | None, page=None) -> str:
+    def canonical_url(self, response, code: str | None) -> str:
         """The article's stable URL: rel=canonical when it names the same news code, else the short
         `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article)."""
-        canonical = (response if page is None else page).xpath('descendant::link[@rel="canonical"]/@href').get()
+        canonical = response.xpath('descendant::link[@rel="canonical"]/@href').get()
         if canonical and code and self.news_code_from_url(canonical) == code:
             return self.rebase(response.urljoin(canonical.strip()))
         if code and self.article_path:
