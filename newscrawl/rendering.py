@@ -116,13 +116,13 @@ def visible_text_length(response) -> int:
 
 def assess(response, expected: list[str], markers, shell_text: int) -> str | None:
     """'challenge', 'shell' or None (the page has what the spider reads, or is not HTML)."""
-    from newscrawl.pageindex import PageIndex  # local: keeps this module light when nothing is rendered
+    from newscrawl.responses import page_index  # local: keeps this module light when nothing is rendered
     from newscrawl.spiders.base import sel
 
     # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
     if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
         return None
-    names = PageIndex(response.selector)
+    names = page_index(response)
     if expected and sel(response, expected[0], names, first=True):
         return None
     head = response.text[:MARKER_SCAN]

@@ -61,3 +61,14 @@ def test_it_runs_after_decompression_and_before_the_render_check():
     ours = settings.DOWNLOADER_MIDDLEWARES["newscrawl.responses.PageResponseMiddleware"]
     decompression = DOWNLOADER_MIDDLEWARES_BASE["scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"]
     assert settings.DOWNLOADER_MIDDLEWARES["newscrawl.rendering.RenderMiddleware"] < ours < decompression
+
+
+def test_a_page_response_keeps_one_index_for_the_render_check_and_the_spider():
+    from newscrawl.responses import page_index
+
+    page = PageResponse(URL, body=b'<div class="body">x</div>', request=Request(URL))
+    assert page_index(page) is page_index(page) is page.index
+    assert page.index.page is page.selector and page.index.has(".", "body")
+    plain = HtmlResponse(URL, body=b'<div class="body">x</div>', request=Request(URL))
+    assert page_index(plain) is not page_index(plain) and page_index(plain).page is plain.selector
+    assert page.replace(body=b"<p>y</p>").index is not page.index  # a new response, a new index

@@ -449,10 +449,11 @@ class TemplateSpider(NewsSpider):
 
     def extract_article(self, response):
         from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
+        from newscrawl.responses import page_index
 
         s = self.sel_map
         whole = response.selector  # in a crawl a PageResponse's: parsed once, from the bytes
-        source = PageIndex(whole)
+        source = page_index(response)
         scope = sel(whole, s["container"], source, first=True)[:1] if s.get("container") else None
         page = scope[0] if scope else whole
         ld = metadata.jsonld_article(response)
