@@ -81,24 +81,52 @@ def plan(part: str) -> Plan | None:
 
 
 class PageIndex:
-    """The elements of one page filed by class token (and, when first asked, by id)."""
+    """The elements of one page filed by class attribute (and, when first asked, by id).
+
+    The pass files each element under its whole class attribute (one dictionary step an element; a page
+    repeats a few hundred distinct values); a class name's elements are those of the values holding it,
+    put back in page order in the rare case of several values."""
 
     def __init__(self, page: Selector):
         self.page = page
-        self._classes: dict[str, list] | None = None
+        self._by_value: dict[str, list] | None = None
+        self._values: dict[str, list[str]] = {}  # class name → the class values holding it
+        self._classes: dict[str, list] = {}  # class name → its elements, as asked for
         self._ids: dict[str, list] | None = None
+        self._order: dict | None = None
 
-    @property
-    def classes(self) -> dict[str, list]:
-        if self._classes is None:
-            classes: dict[str, list] = defaultdict(list)
-            for el in self.page.root.iter(etree.Element):
-                value = el.get("class")
-                if value is not None:
-                    for name in class_names(value):
-                        classes[name].append(el)
-            self._classes = dict(classes)
-        return self._classes
+    def _file(self) -> None:
+        by_value: dict[str, list] = {}
+        for el in self.page.root.iter(etree.Element):
+            value = el.get("class")
+            if value is not None:
+                elements = by_value.get(value)
+                if elements is None:
+                    by_value[value] = [el]
+                else:
+                    elements.append(el)
+        values = defaultdict(list)
+        for value in by_value:
+            for name in class_names(value):
+                values[name].append(value)
+        self._by_value, self._values = by_value, dict(values)
+
+    def elements(self, name: str) -> list:
+        """The page's elements with class `name`, in page order."""
+        if self._by_value is None:
+            self._file()
+        found = self._classes.get(name)
+        if found is None:
+            values = self._values.get(name, ())
+            if len(values) == 1:
+                found = self._by_value[values[0]]
+            else:
+                if self._order is None and values:
+                    self._order = {el: i for i, el in enumerate(self.page.root.iter(etree.Element))}
+                found = sorted((el for v in values for el in self._by_value[v]), key=self._order.__getitem__) \
+                    if values else []
+            self._classes[name] = found
+        return found
 
     @property
     def ids(self) -> dict[str, list]:
@@ -113,7 +141,11 @@ class PageIndex:
 
     def has(self, kind: str, name: str) -> bool:
         """Whether any element of the page has class (kind ".") or id (kind "#") `name`."""
-        return name in (self.classes if kind == "." else self.ids)
+        if kind == "#":
+            return name in self.ids
+        if self._by_value is None:
+            self._file()
+        return name in self._values
 
     def select(self, scope: Selector, part: str) -> SelectorList | None:
         """`scope.css(part)`, or None when the part is outside this subset or `scope` is not this page."""
@@ -125,7 +157,7 @@ class PageIndex:
         if root is not top and root.getroottree().getroot() is not top:
             return None
         if p.classes:
-            candidates = self.classes.get(p.classes[0], [])
+            candidates = self.elements(p.classes[0])
         elif p.ids:
             candidates = self.ids.get(p.ids[0], [])
         else:  # a tag alone: lxml's own filtered walk, in document order, the scope itself first
