@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--output", type=Path, help="JSON file (default: $NEWSCRAWL_DATA_DIR/bench.json)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
     parser.add_argument("--articles", type=int, help="articles in the crawl benchmark (default 2000)")
-    parser.add_argument("--rounds", type=int, help="crawl runs per side; the median is reported (default 3)")
+    parser.add_argument("--rounds", type=int, help="crawl runs per side; the medians are reported (default 5)")
     parser.add_argument("--no-postgres", action="store_true", help="skip the PostgreSQL storage benchmark")
     args = parser.parse_args(argv)
     sections = [s.strip() for s in args.only.split(",") if s.strip()]
@@ -84,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     output = args.output or Path(os.environ.get("NEWSCRAWL_DATA_DIR", "data")) / "bench.json"
     articles = args.articles or (120 if args.quick else 2000)
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (1 if args.quick else 5)
 
     import scrapy
 

@@ -7,6 +7,7 @@ otherwise), never a fixed offset. Parsers return None instead of raising: pages 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from email.utils import parsedate_to_datetime
 from zoneinfo import ZoneInfo
@@ -45,8 +46,10 @@ _JALALI = [
 _DATE_ARG = re.compile(r"([0-9]{4})([/\-.])([0-9]{1,2})\2([0-9]{1,2})")
 
 
+@functools.lru_cache(maxsize=4096)
 def _jalali_to_gregorian(year: int, month: int, day: int) -> dt.date:
-    """ValueError for an impossible Jalali date (month 13, day 32, 30 Esfand of a common year)."""
+    """ValueError for an impossible Jalali date (month 13, day 32, 30 Esfand of a common year).
+    Cached: a crawl's articles share a few days, and jdatetime's conversion is the date parser's cost."""
     return jdatetime.date(year, month, day).togregorian()
 
 

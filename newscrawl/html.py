@@ -17,6 +17,8 @@ from lxml import etree
 from parsel import Selector
 from parsel.csstranslator import HTMLTranslator
 
+from newscrawl.pageindex import class_names
+
 BLOCK_TAGS = frozenset(
     "p div section article blockquote figure figcaption h1 h2 h3 h4 h5 h6 ul ol li table tr pre header "
     "footer aside dl dt dd hr".split()
@@ -34,16 +36,34 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+_SIMPLE = re.compile(r"\.?[A-Za-z_][\w-]*")
+
+
 @lru_cache(maxsize=128)
-def _dropper(drop: str | None) -> etree.XPath:
-    """The compiled XPath of ALWAYS_DROP plus `drop` (CSS, as parsel translates it for HTML)."""
-    return etree.XPath(HTMLTranslator().css_to_xpath(ALWAYS_DROP + (", " + drop if drop else "")))
+def _dropper(drop: str | None) -> etree.XPath | tuple[frozenset, frozenset]:
+    """What to drop: ALWAYS_DROP plus `drop` (CSS, as parsel translates it for HTML). When every part is
+    a bare tag or a bare class (all site declarations), the tag and class names, which a short walk over
+    the element checks several times faster than an XPath union; otherwise the compiled XPath."""
+    parts = [p.strip() for p in (ALWAYS_DROP + (", " + drop if drop else "")).split(",")]
+    if all(_SIMPLE.fullmatch(p) for p in parts):
+        return (frozenset(p.lower() for p in parts if not p.startswith(".")),
+                frozenset(p[1:] for p in parts if p.startswith(".")))
+    return etree.XPath(HTMLTranslator().css_to_xpath(", ".join(parts)))
 
 
 def _dropped(root, drop: str | None) -> set:
-    if not len(root):  # no child elements: nothing to drop, no XPath pass
+    if not len(root):  # no child elements: nothing to drop
         return set()
-    return {node for node in _dropper(drop)(root) if node is not root}
+    rule = _dropper(drop)
+    if not isinstance(rule, tuple):
+        return {node for node in rule(root) if node is not root}
+    tags, classes = rule
+    found = set()
+    for node in root.iter(etree.Element):
+        if node is not root and (node.tag in tags or (
+                classes and (value := node.get("class")) and not classes.isdisjoint(class_names(value)))):
+            found.add(node)
+    return found
 
 
 def _walk(node, dropped: set, out: list[str], blocks: bool) -> None:

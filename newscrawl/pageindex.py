@@ -94,6 +94,7 @@ class PageIndex:
         self._classes: dict[str, list] = {}  # class name → its elements, as asked for
         self._ids: dict[str, list] | None = None
         self._order: dict | None = None
+        self._scope: tuple | None = None
 
     def _file(self) -> None:
         by_value: dict[str, list] = {}
@@ -127,6 +128,13 @@ class PageIndex:
                     if values else []
             self._classes[name] = found
         return found
+
+    def _subtree(self, root) -> set:
+        """The elements of `root`'s subtree, itself included; kept for the last root asked about (a
+        spider asks most of its selectors within one article container)."""
+        if self._scope is None or self._scope[0] is not root:
+            self._scope = (root, set(root.iter(etree.Element)))
+        return self._scope[1]
 
     @property
     def ids(self) -> dict[str, list]:
@@ -164,8 +172,9 @@ class PageIndex:
             candidates = list(root.iter(p.tag))
             root = top  # already within the scope
         found = [el for el in candidates if _matches(el, p)]
-        if root is not top:
-            found = [el for el in found if el is root or any(a is root for a in el.iterancestors())]
+        if root is not top and found:
+            inside = self._subtree(root)
+            found = [el for el in found if el in inside]
         if p.rest is not None:
             if len(found) > 1 and _nested(found):
                 return None  # XPath would merge the overlapping results; let it

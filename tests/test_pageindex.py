@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from lxml import etree
 from parsel import Selector
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
@@ -141,3 +142,40 @@ def test_random_pages_and_selectors_agree_with_parsel(body, query, pick):
     assert answer is not None or plan(query).rest is not None  # it declines only overlapping matches
     if answer is not None:
         assert roots(answer) == roots(scope.css(query))
+
+
+def test_one_index_serves_several_scopes_in_turn():
+    page = Selector(text='<div id="a" class="box"><p class="x">1</p></div><div id="b" class="box"><p class="x">2</p>'
+                         '<p class="x">3</p></div><p class="x">4</p>')
+    index = PageIndex(page)
+    a, b = page.css("#a")[0], page.css("#b")[0]
+    for scope in (a, b, a, page, b):
+        assert roots(index.select(scope, ".x::text")) == roots(scope.css(".x::text"))
+    assert [s.get() for s in index.select(b, ".x::text")] == ["2", "3"]
+
+
+# -- html._dropped: simple drop lists are checked by a walk, which must find what the XPath finds ----------
+@pytest.mark.parametrize("label, spidercls, body", pages(), ids=[p[0] for p in pages()])
+def test_drop_lists_find_what_their_xpath_finds(label, spidercls, body):
+    from parsel.csstranslator import HTMLTranslator
+
+    from newscrawl import html
+
+    page = Selector(body=body, type="html")
+    selectors = {**spidercls.selectors, **spidercls.selector_overrides}
+    drops = [q for key, q in selectors.items() if key.endswith("_drop")]
+    assert drops
+    for drop in [*drops, None]:
+        assert isinstance(html._dropper(drop), tuple)  # the walk, not the XPath, serves every site
+        xpath = etree.XPath(HTMLTranslator().css_to_xpath(html.ALWAYS_DROP + (", " + drop if drop else "")))
+        for element in page.root.iter(etree.Element):
+            assert html._dropped(element, drop) == {n for n in xpath(element) if n is not element}
+
+
+def test_a_drop_list_outside_the_simple_form_is_run_as_xpath():
+    from newscrawl import html
+
+    page = Selector(text='<div><p class="a">1</p><span><b>2</b></span><i>3</i></div>')
+    div = page.css("div")[0].root
+    assert not isinstance(html._dropper("span > b, [data-x]"), tuple)
+    assert {n.tag for n in html._dropped(div, "span > b, i")} == {"b", "i"}
