@@ -2,8 +2,8 @@
 
 Why our own code: the profile of issue 7 showed extraction's largest cost to be libxml2 testing the class
 predicate of parsel's CSS translation on every element of the page, once per selector (about 0.2 µs an
-element, a dozen selectors an article). One pass that files the elements under their class tokens and ids
-costs about three of those passes; then each selector is a dictionary lookup. Nothing else does this on an
+element, a dozen selectors an article). One pass that files the elements by class attribute costs about
+two of those passes; then each selector is a dictionary lookup. Nothing else does this on an
 lxml tree: lxml's `find_class` and cssselect evaluate the same XPath, and selectolax builds a tree of its
 own that our paragraph walker and item loaders cannot use.
 
@@ -118,14 +118,13 @@ class PageIndex:
             self._file()
         found = self._classes.get(name)
         if found is None:
-            values = self._values.get(name, ())
-            if len(values) == 1:
-                found = self._by_value[values[0]]
-            else:
-                if self._order is None and values:
+            values = self._values.get(name, [])
+            if len(values) <= 1:
+                found = self._by_value[values[0]] if values else []
+            else:  # several class values hold the name: their elements merged back into page order
+                if self._order is None:
                     self._order = {el: i for i, el in enumerate(self.page.root.iter(etree.Element))}
-                found = sorted((el for v in values for el in self._by_value[v]), key=self._order.__getitem__) \
-                    if values else []
+                found = sorted((el for v in values for el in self._by_value[v]), key=self._order.__getitem__)
             self._classes[name] = found
         return found
 
