@@ -24,15 +24,17 @@ from spidermon import Monitor, MonitorSuite, monitors
 from spidermon import settings as spidermon_settings
 from spidermon.core.actions import Action
 
+from newscrawl import settings as project
 from newscrawl.pipelines import REQUIRED
 from newscrawl.report import report_path
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_MIN_COVERAGE = {"title": 0.95, "body": 0.95, "published_at": 0.8}
-DEFAULT_MIN_COVERAGE_ITEMS = 20  # below that, one odd page moves coverage by more than 5 points
-DEFAULT_MAX_ERRORS = 10
-DEFAULT_MAX_ERROR_RATE = 0.01
+# the thresholds live in the project's settings; these fallbacks serve a crawler run with other settings
+DEFAULT_MIN_COVERAGE = project.NEWSCRAWL_MIN_COVERAGE
+DEFAULT_MIN_COVERAGE_ITEMS = project.NEWSCRAWL_MIN_COVERAGE_ITEMS
+DEFAULT_MAX_ERRORS = project.NEWSCRAWL_MAX_ERRORS
+DEFAULT_MAX_ERROR_RATE = project.NEWSCRAWL_MAX_ERROR_RATE
 DEFAULT_FINISH_REASONS = ("finished",)
 
 

@@ -22,12 +22,12 @@ class NotAnArticle(Exception):
 def spider_for_url(spider_loader, url: str) -> str | None:
     """Name of the site spider whose domains cover the URL's host, else None (`scrapy extract` then
     uses the `generic` spider, which has no domains of its own)."""
+    from newscrawl.spiders.base import on_domain
+
     host = (urlsplit(url).hostname or "").lower()
     for name in spider_loader.list():
-        cls = spider_loader.load(name)
-        for domain in getattr(cls, "allowed_domains", None) or []:
-            if host == domain or host.endswith("." + domain):
-                return name
+        if on_domain(host, getattr(spider_loader.load(name), "allowed_domains", None) or []):
+            return name
     return None
 
 

@@ -239,8 +239,10 @@ def on_site(spider, host: str) -> bool:
     options = getattr(spider, "options", None) or {}
     if options.get("base_url"):
         return host == urlsplit(spider.root).hostname
+    from newscrawl.spiders.base import on_domain
+
     domains = getattr(spider, "allowed_domains", None) or []
-    return not domains or any(host == d or host.endswith("." + d) for d in domains)
+    return not domains or on_domain(host, domains)
 
 
 # -- download handler ----------------------------------------------------------------------------------

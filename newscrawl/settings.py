@@ -84,7 +84,7 @@ EXTENSIONS = {
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.monitors.NewsMonitorSuite"]
 NEWSCRAWL_MIN_COVERAGE = {"title": 0.95, "body": 0.95, "published_at": 0.8}
-NEWSCRAWL_MIN_COVERAGE_ITEMS = 20
+NEWSCRAWL_MIN_COVERAGE_ITEMS = 20  # below that, one odd page moves coverage by more than 5 points
 NEWSCRAWL_MAX_ERRORS = 10
 NEWSCRAWL_MAX_ERROR_RATE = 0.01
 

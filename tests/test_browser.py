@@ -7,13 +7,14 @@ it are skipped, and fail under NEWSCRAWL_REQUIRE_SERVERS=1 (.ci/run)."""
 
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 
 import pytest
 from scrapy.http import HtmlResponse
+from scrapy.settings import Settings
 
+from newscrawl import rendering
 from newscrawl import settings as project_settings
 from newscrawl.demo.build import MANIFEST
 from newscrawl.devservers import closing_stats
@@ -39,8 +40,10 @@ INSTALL_LINE = "apt-get install -y chromium"
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = os.environ.get("NEWSCRAWL_CHROMIUM") or "/usr/bin/chromium"
-    if not (os.path.isfile(path) and os.access(path, os.X_OK)):
+    """The browser the crawls will launch, found as the crawler finds it (rendering.chromium_path)."""
+    settings = Settings()
+    path = rendering.chromium_path(settings)
+    if not rendering.chromium_available(settings):
         reason = f"Chromium not found at {path} (apt-get install chromium, or set NEWSCRAWL_CHROMIUM)"
         if REQUIRE_SERVERS:
             pytest.fail(reason + " (NEWSCRAWL_REQUIRE_SERVERS=1)")

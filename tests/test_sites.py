@@ -330,3 +330,11 @@ def test_scrapy_list_shows_every_site_and_generic():
     result = run_scrapy("list")
     assert result.returncode == 0, result.stderr
     assert set(result.stdout.split()) >= set(SITES) | {"generic"}
+
+
+def test_one_domain_rule_for_every_domain_check():
+    from newscrawl.spiders.base import on_domain
+
+    assert on_domain("tabnak.ir", ["tabnak.ir"]) and on_domain("www.tabnak.ir", ["x.ir", "tabnak.ir"])
+    assert not on_domain("nottabnak.ir", ["tabnak.ir"])  # a suffix is not a subdomain
+    assert not on_domain("tabnak.ir", ["www.tabnak.ir"]) and not on_domain("tabnak.ir", ["", None])

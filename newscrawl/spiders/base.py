@@ -55,6 +55,11 @@ def parse_ids(spec: str) -> list[int]:
 _DATE_LABEL = re.compile(r"^\s*[^0-9۰-۹٠-٩:]{1,30}:\s*")
 
 
+def on_domain(host: str, domains) -> bool:
+    """Whether `host` is one of `domains` or a subdomain of one (the one rule for every domain check)."""
+    return any(d and (host == d or host.endswith("." + d)) for d in domains)
+
+
 def strip_date_label(text: str) -> str:
     """«تاریخ انتشار: ۲۱ تیر ۱۳۹۸ - ۱۷:۲۱» → the date as shown, without the label before its colon."""
     return _DATE_LABEL.sub("", text or "", count=1)
@@ -229,7 +234,7 @@ class NewsSpider(scrapy.Spider):
             host = urlsplit(opts["url"]).hostname or ""
             known = set(getattr(cls, "allowed_domains", None) or []) | {
                 urlsplit(opts["base_url"] or cls.base_url).hostname or ""}
-            if cls.name != "generic" and not any(host == d or host.endswith("." + d) for d in known if d):
+            if cls.name != "generic" and not on_domain(host, known):
                 raise ArgumentError(f"url: {opts['url']!r} is not on {cls.name} ({', '.join(sorted(known))})")
         elif opts["url"]:
             raise ArgumentError(f"url is only for mode=url, not mode={mode}")
@@ -271,7 +276,7 @@ class NewsSpider(scrapy.Spider):
         real = urlsplit(self.base_url)
         host = parts.hostname or ""
         real_host = (real.hostname or "").removeprefix("www.")
-        if host and real_host and (host == real_host or host.endswith("." + real_host)):
+        if host and on_domain(host, [real_host]):
             base = urlsplit(self.root)
             return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
         return url
