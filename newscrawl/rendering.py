@@ -122,14 +122,14 @@ def assess(response, expected: list[str], markers, shell_text: int) -> str | Non
     # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
     if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
         return None
-    names = page_index(response)
-    if expected and sel(response, expected[0], names, first=True):
+    index = page_index(response)
+    if expected and sel(response, expected[0], index, first=True):
         return None
     head = response.text[:MARKER_SCAN]
     if any(m.search(head) for m in markers):
         return "challenge"
     if (expected and response.status == 200 and "<script" in head.lower()
-            and not any(sel(response, q, names, first=True) for q in expected[1:])
+            and not any(sel(response, q, index, first=True) for q in expected[1:])
             and visible_text_length(response) < shell_text):
         return "shell"
     return None

@@ -194,7 +194,7 @@ def _markers():
 
 
 def _tabnak(key: str) -> str:
-    return {**TabnakSpider.selectors, **TabnakSpider.selector_overrides}[key]
+    return TabnakSpider.selector_map()[key]
 
 
 @pytest.mark.parametrize("page, spider, keys", [
@@ -203,7 +203,7 @@ def _tabnak(key: str) -> str:
     ("isna/article-1.html", IsnaSpider, ("body", "title")),
 ])
 def test_real_pages_are_not_taken_for_challenges_or_shells(realpage, page, spider, keys):
-    selectors = {**spider.selectors, **spider.selector_overrides}
+    selectors = spider.selector_map()
     response = HtmlResponse(f"https://example.org/{page}", body=realpage(page))
     assert assess(response, [selectors[k] for k in keys], _markers(), 200) is None
 

@@ -179,12 +179,17 @@ class NewsSpider(scrapy.Spider):
         self.root = self.options["base_url"] or self.base_url
         hosts = {urlsplit(self.root).hostname or ""} | set(getattr(self, "allowed_domains", None) or [])
         self.allowed_domains = sorted(h for h in hosts if h)
-        self.sel_map = {**self.selectors, **self.selector_overrides}
+        self.sel_map = self.selector_map()
         #: hashes of the URLs requested in this process (see `request`): ~60 bytes each, not the ~370 of
         #: a Persian-slugged URL; a 64-bit collision in one crawl is not a practical risk
         self.seen: set[int] = set()
         self.resumed = False
         self.bypass_dupefilter = False
+
+    @classmethod
+    def selector_map(cls) -> dict[str, str]:
+        """The family's selectors with the site's overrides on top (an instance keeps it as `sel_map`)."""
+        return {**cls.selectors, **cls.selector_overrides}
 
     @classmethod
     def from_crawler(cls, crawler, *args, **kwargs):
@@ -458,12 +463,12 @@ class TemplateSpider(NewsSpider):
 
         s = self.sel_map
         whole = response.selector  # in a crawl a PageResponse's: parsed once, from the bytes
-        source = page_index(response)
-        scope = sel(whole, s["container"], source, first=True)[:1] if s.get("container") else None
+        index = page_index(response)
+        scope = sel(whole, s["container"], index, first=True)[:1] if s.get("container") else None
         page = scope[0] if scope else whole
         ld = metadata.jsonld_article(response)
         loader = self.new_loader(response)
-        body = sel(page, s["body"], source, first=True)[:1]
+        body = sel(page, s["body"], index, first=True)[:1]
         if body:
             paragraphs = html.paragraphs(body[0], s.get("body_drop"))
             paragraphs = [p for p in paragraphs if not re.match(self.read_more_re, p)]
@@ -471,7 +476,7 @@ class TemplateSpider(NewsSpider):
                 paragraphs.pop()  # «انتهای پیام» and the like close the article; they are not text
             loader.add_value("body", paragraphs)
         for field in ("title", "kicker", "lead"):
-            nodes = sel(page, s.get(field, ""), source, first=True)[:1]
+            nodes = sel(page, s.get(field, ""), index, first=True)[:1]
             text = html.text_of(nodes, s.get(f"{field}_drop"))
             if text:
                 loader.add_value(field, text)
@@ -479,7 +484,7 @@ class TemplateSpider(NewsSpider):
             loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
         if not loader.get_output_value("lead"):
             loader.add_value("lead", metadata.ld_text(ld, "description"))
-        code_text = html.text_of(sel(page, s.get("news_code", ""), source, first=True), s.get("news_code_drop"))
+        code_text = html.text_of(sel(page, s.get("news_code", ""), index, first=True), s.get("news_code_drop"))
         url_code = self.news_code_from_url(response.url)
         loader.add_value("news_code", code_text or None)
         loader.add_value("news_code", url_code)
@@ -488,19 +493,19 @@ class TemplateSpider(NewsSpider):
             self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
             self.logger.warning("news code %s on page differs from URL %s", code, response.url)
         loader.add_value("url", self.canonical_url(response, code))
-        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), source, first=True),
+        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), index, first=True),
                                                  s.get("date_drop")))
         loader.add_value("published_at_raw", raw_date or None)
         loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
                          or metadata.meta(response, "article:published_time", "datePublished")
                          or response.meta.get("listing_date"))
         section = metadata.meta(response, "article:section")
-        loader.add_value("category", sel(page, s.get("category", ""), source).getall()
+        loader.add_value("category", sel(page, s.get("category", ""), index).getall()
                          or (re.split(r"\s*[>»/]\s*", section) if section else [])
-                         or sel(page, s.get("category_fallback", ""), source).getall()
+                         or sel(page, s.get("category_fallback", ""), index).getall()
                          or metadata.ld_list(ld, "articleSection"))
-        loader.add_value("tags", sel(page, s.get("tags", ""), source).getall() or metadata.ld_list(ld, "keywords"))
-        loader.add_value("images", sel(page, s.get("images", ""), source).getall())
+        loader.add_value("tags", sel(page, s.get("tags", ""), index).getall() or metadata.ld_list(ld, "keywords"))
+        loader.add_value("images", sel(page, s.get("images", ""), index).getall())
         return loader.load_item()
 
     def canonical_url(self, response, code: str | None) -> str:
