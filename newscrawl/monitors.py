@@ -26,7 +26,7 @@ from spidermon.core.actions import Action
 
 from newscrawl import settings as project
 from newscrawl.pipelines import REQUIRED
-from newscrawl.report import report_path
+from newscrawl.report import report_path, write_json
 
 logger = logging.getLogger(__name__)
 
@@ -148,8 +148,10 @@ class RecordMonitorResults(Action):
         report["monitors"] = {"passed": not failed, "failed": [{"monitor": n, "reason": w} for n, w in failed],
                               "skipped": skipped,
                               "coverage": {f: coverage(self.data.stats, f) for f in DEFAULT_MIN_COVERAGE}}
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, ensure_ascii=False, indent=2)
+        try:
+            write_json(path, report)
+        except OSError as exc:
+            logger.error("cannot add the monitor results to %s: %s", path, exc.strerror or exc)
 
 
 class NewsMonitorSuite(MonitorSuite):

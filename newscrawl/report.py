@@ -6,6 +6,7 @@ monitor) can see at a glance whether a site changed its template (coverage of ti
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -17,6 +18,21 @@ from scrapy import signals
 from newscrawl.items import FIELDS
 
 logger = logging.getLogger(__name__)
+
+
+def write_json(path: str, data) -> None:
+    """Write `data` as JSON to `path` whole or not at all: a temporary file renamed over the old one, so a
+    full disk never leaves an empty or half report (the old one stays)."""
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp"
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            json.dump(data, fh, ensure_ascii=False, indent=2)
+        os.replace(tmp, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 def report_path(settings, spider_name: str) -> str:
@@ -83,9 +99,10 @@ class CrawlReport:
             self.set_coverage()  # exact at the end, before the monitors (connected later) read it
         report = self.build(reason)
         path = report_path(self.crawler.settings, spider.name)
-        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-        with open(path, "w", encoding="utf-8") as fh:
-            json.dump(report, fh, ensure_ascii=False, indent=2)
+        try:
+            write_json(path, report)
+        except OSError as exc:  # a full disk: one line, and the report still goes to the log below
+            logger.error("cannot write the crawl report %s: %s", path, exc.strerror or exc)
         cov = report["coverage"]
         logger.info(
             "newscrawl report %s: %d pages, %d items (%d stored), %d duplicates skipped, %d known skipped, "

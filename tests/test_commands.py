@@ -82,3 +82,50 @@ def test_list_shows_sites():
     assert result.returncode == 0
     names = result.stdout.split()
     assert {"tabnak", "isna", "yjc", "mehr"} <= set(names)
+
+
+@pytest.mark.parametrize("stats, code", [
+    ({"finish_reason": "finished"}, 0),
+    ({"finish_reason": "closespider_itemcount"}, 0),  # a limit the operator asked for
+    ({"finish_reason": "shutdown"}, 1),  # SIGTERM / Ctrl-C: the range is not done
+    ({"finish_reason": "database_unavailable"}, 1),
+    ({"finish_reason": "disk_full"}, 1),
+    ({}, 1),
+])
+def test_crawl_exit_code_follows_the_finish_reason(stats, code):
+    from newscrawl.commands.crawl import exit_code
+
+    got, line = exit_code(stats)
+    assert got == code
+    assert (line is None) == (code == 0)
+    if stats.get("finish_reason") and code:
+        assert stats["finish_reason"] in line
+
+
+def test_crawl_stopped_by_sigterm_exits_1_with_one_line(tmp_path):
+    """A crawl that SIGTERM stops (systemd, docker stop, Scrapyd's cancel) is not reported as a success."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from newscrawl.testsite import running
+    from tests.conftest import ROOT
+
+    env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path), NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
+                     NEWSCRAWL_FEED=str(tmp_path / "items.jsonl"))
+    with running(2000, env=scrapy_env()) as (base, _):
+        proc = subprocess.Popen([sys.executable, "-m", "scrapy", "crawl", "tabnak", "-a", f"base_url={base}/gen",
+                                 "-a", "mode=archive", "-a", "since=1397/04/29", "-a", "until=1397/04/30",
+                                 "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-L", "INFO"],
+                                cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+        deadline = time.time() + 60
+        feed = tmp_path / "items.jsonl"
+        while time.time() < deadline and not (feed.exists() and feed.stat().st_size):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=120)
+    assert "'finish_reason': 'shutdown'" in err
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1] == (
+        "error: tabnak: the crawl stopped before it finished (finish reason: shutdown); see the log")

@@ -1,14 +1,21 @@
-"""`scrapy crawl` that stops bad arguments and an unreachable database before crawling, with one line.
+"""`scrapy crawl` that stops bad arguments and an unreachable database before crawling, with one line,
+and whose exit code says whether the crawl finished.
 
 The check runs in `process_options`, before Scrapy creates the crawler process and starts logging,
-so the user sees only the error line and exit code 2."""
+so the user sees only the error line and exit code 2. Scrapy's own command exits 0 whatever the finish
+reason; ours exits 1 when the crawl closed for any reason but `finished` or a CLOSESPIDER_* limit (a database
+outage, a full disk, a stop by signal), so cron, systemd and Scrapyd see a failed run as failed."""
 
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
+from scrapy.exceptions import UsageError
 from scrapy.spiderloader import get_spider_loader
 
 from newscrawl.spiders.base import ArgumentError
+
+#: exit codes of `scrapy crawl` (README, "Exit codes")
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
 def preflight(settings, spider_name: str, spargs: dict) -> str | None:
@@ -38,6 +45,17 @@ def preflight(settings, spider_name: str, spargs: dict) -> str | None:
     return None
 
 
+def exit_code(stats: dict) -> tuple[int, str | None]:
+    """The exit code for a crawl that ran, from its closing stats, and the one line that explains a
+    failure (None when it finished)."""
+    reason = stats.get("finish_reason")
+    if reason == "finished" or str(reason).startswith("closespider_"):  # CLOSESPIDER_*: a limit asked for
+        return EXIT_OK, None
+    if reason is None:
+        return EXIT_FAILED, "the crawl did not run to its end (no finish reason recorded)"
+    return EXIT_FAILED, f"the crawl stopped before it finished (finish reason: {reason}); see the log"
+
+
 class Command(ScrapyCrawl):
     def process_options(self, args, opts):
         super().process_options(args, opts)
@@ -45,4 +63,17 @@ class Command(ScrapyCrawl):
             error = preflight(self.settings, args[0], opts.spargs)
             if error:
                 print(f"error: {error}", file=sys.stderr)
-                sys.exit(2)
+                sys.exit(EXIT_USAGE)
+
+    def run(self, args, opts):
+        if len(args) != 1:
+            raise UsageError("running 'scrapy crawl' needs exactly one spider name")
+        crawler = self._create_crawler(args[0])
+        self.crawler_process.crawl(crawler, **opts.spargs)
+        self.crawler_process.start()
+        if self.crawler_process.bootstrap_failed:
+            self.exitcode = EXIT_FAILED
+            return
+        self.exitcode, line = exit_code(crawler.stats.get_stats())
+        if line:
+            print(f"error: {args[0]}: {line}", file=sys.stderr)
