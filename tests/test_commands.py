@@ -129,3 +129,53 @@ def test_crawl_stopped_by_sigterm_exits_1_with_one_line(tmp_path):
     assert proc.returncode == 1
     assert err.strip().splitlines()[-1] == (
         "error: tabnak: the crawl stopped before it finished (finish reason: shutdown); see the log")
+
+
+def test_test_site_crawl_keeps_its_articles_out_of_the_real_archive(tmp_path):
+    """A crawl of the local test site (base_url) with no database named writes under data/testsite/; `make
+    demo` afterwards still stores its 28 articles in data/newscrawl.sqlite3 (issue 13, case 10)."""
+    import shutil
+    import sqlite3
+
+    from newscrawl.testsite import running
+    from tests.conftest import DEMO_CASSETTES, ROOT
+
+    shutil.copy(ROOT / "scrapy.cfg", tmp_path / "scrapy.cfg")  # a project folder of its own: data/ is here
+    archive = ("-a", "mode=archive", "-a", "since=1397/04/29", "-a", "until=1397/04/30")
+    fast = ("-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0")
+    with running(0, env=scrapy_env()) as (base, _):
+        result = run_scrapy("crawl", "tabnak", "-a", f"base_url={base}", *archive, *fast, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-3000:]
+    data = tmp_path / "data"
+    assert not (data / "newscrawl.sqlite3").exists()
+    with sqlite3.connect(data / "testsite" / "newscrawl.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 22
+    assert len(list((data / "testsite" / "tabnak").glob("*.jsonl"))) == 1
+    assert not (data / "tabnak").exists()
+    demo = scrapy_env(NEWSCRAWL_REPLAY=str(DEMO_CASSETTES), NEWSCRAWL_FEED="data/tabnak.jsonl")
+    for mode in (archive, ("-a", "mode=rss")):
+        assert run_scrapy("crawl", "tabnak", *mode, env=demo, cwd=tmp_path).returncode == 0
+    with sqlite3.connect(data / "newscrawl.sqlite3") as db:
+        assert db.execute("SELECT count(*) FROM articles").fetchone()[0] == 28
+    assert len((data / "tabnak.jsonl").read_text(encoding="utf-8").splitlines()) == 28
+
+
+def test_test_site_crawl_uses_a_database_named_explicitly(tmp_path):
+    from scrapy.settings import Settings
+
+    from newscrawl.commands.crawl import scope_test_crawl
+    from newscrawl.settings import NEWSCRAWL_FEED
+
+    settings = Settings({"NEWSCRAWL_DATA_DIR": "d", "NEWSCRAWL_DATABASE_URL": "sqlite:///d/newscrawl.sqlite3",
+                         "NEWSCRAWL_FEED": NEWSCRAWL_FEED, "FEEDS": {NEWSCRAWL_FEED: {"format": "jsonlines"}}})
+    scope_test_crawl(settings, {"mode": "rss"})  # not a test-site crawl: unchanged
+    assert settings.get("NEWSCRAWL_DATABASE_URL") == "sqlite:///d/newscrawl.sqlite3"
+    scope_test_crawl(settings, {"base_url": "http://127.0.0.1:8000"})
+    assert settings.get("NEWSCRAWL_DATABASE_URL") == "sqlite:///d/testsite/newscrawl.sqlite3"
+    assert list(settings.getdict("FEEDS")) == ["d/testsite/%(name)s/%(run_id)s.jsonl"]
+    named = Settings({"NEWSCRAWL_DATA_DIR": "d", "FEEDS": {"x.jsonl": {}}})
+    named.set("NEWSCRAWL_DATABASE_URL", "postgresql://db/news", priority="cmdline")
+    named.set("FEEDS", {"x.jsonl": {}}, priority="cmdline")
+    scope_test_crawl(named, {"base_url": "http://127.0.0.1:8000"})
+    assert named.get("NEWSCRAWL_DATABASE_URL") == "postgresql://db/news"
+    assert list(named.getdict("FEEDS")) == ["x.jsonl"]

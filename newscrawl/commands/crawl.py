@@ -6,10 +6,12 @@ so the user sees only the error line and exit code 2. Scrapy's own command exits
 reason; ours exits 1 when the crawl closed for any reason but `finished` or a CLOSESPIDER_* limit (a database
 outage, a full disk, a stop by signal), so cron, systemd and Scrapyd see a failed run as failed."""
 
+import os
 import sys
 
 from scrapy.commands.crawl import Command as ScrapyCrawl
 from scrapy.exceptions import UsageError
+from scrapy.settings import SETTINGS_PRIORITIES
 from scrapy.spiderloader import get_spider_loader
 
 from newscrawl.spiders.base import ArgumentError
@@ -45,6 +47,34 @@ def preflight(settings, spider_name: str, spargs: dict) -> str | None:
     return None
 
 
+#: where a crawl of a copy of a site (`-a base_url=`, e.g. the local test site) writes, inside the data folder
+TEST_SITE_DIR = "testsite"
+
+
+def _explicit(settings, name: str) -> bool:
+    """Named by the operator: in the environment, or with -s / -o (command-line priority and above)."""
+    return bool(os.environ.get(name)) or (settings.getpriority(name) or 0) >= SETTINGS_PRIORITIES["cmdline"]
+
+
+def scope_test_crawl(settings, spargs: dict) -> None:
+    """A crawl with `base_url` (a copy of a site, such as the local test site) gets its own database and feed
+    under <NEWSCRAWL_DATA_DIR>/testsite/, so its generated articles never enter the real archive under real
+    news codes (where they would be skipped as known forever); a database or feed the operator names
+    explicitly is used as named."""
+    if not spargs.get("base_url"):
+        return
+    folder = os.path.join(settings.get("NEWSCRAWL_DATA_DIR"), TEST_SITE_DIR)
+    if not _explicit(settings, "NEWSCRAWL_DATABASE_URL"):
+        settings.set("NEWSCRAWL_DATABASE_URL", "sqlite:///" + os.path.join(folder, "newscrawl.sqlite3"),
+                     priority="cmdline")
+    if not (_explicit(settings, "NEWSCRAWL_FEED") or _explicit(settings, "FEEDS")):
+        feeds = settings.getdict("FEEDS")
+        default = settings.get("NEWSCRAWL_FEED")
+        options = feeds.pop(default, {"format": "jsonlines", "overwrite": False})
+        feeds[os.path.join(folder, "%(name)s", "%(run_id)s.jsonl")] = options
+        settings.set("FEEDS", feeds, priority="cmdline")
+
+
 def exit_code(stats: dict) -> tuple[int, str | None]:
     """The exit code for a crawl that ran, from its closing stats, and the one line that explains a
     failure (None when it finished)."""
@@ -60,6 +90,7 @@ class Command(ScrapyCrawl):
     def process_options(self, args, opts):
         super().process_options(args, opts)
         if len(args) == 1:
+            scope_test_crawl(self.settings, opts.spargs)
             error = preflight(self.settings, args[0], opts.spargs)
             if error:
                 print(f"error: {error}", file=sys.stderr)
