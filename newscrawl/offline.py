@@ -12,6 +12,7 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 
+from newscrawl.guards import choose_encoding
 from newscrawl.responses import PageResponse
 
 
@@ -56,7 +57,8 @@ class Extractor:
         """Item for the page at `url`; raises NotAnArticle with the reason."""
         from scrapy.exceptions import DropItem
 
-        response = PageResponse(url=url, body=body, request=Request(url))  # as a crawl's middleware makes it
+        # as a crawl's middlewares make it, read in the encoding its bytes are in (newscrawl.guards)
+        response = PageResponse(url=url, body=body, request=Request(url), encoding=choose_encoding(body).encoding)
         items = [r for r in self.spider.parse_article(response) if not isinstance(r, Request)]
         if not items:
             raise NotAnArticle("no article found on the page")
