@@ -4,6 +4,7 @@ the server binaries that row is skipped with a note."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import tempfile
 import time
@@ -38,17 +39,23 @@ def sample_items(count: int, site: str = "tabnak") -> list[dict]:
 
 def write_rate(url: str, items: list[dict], dedup: bool) -> float:
     """Items per second through StoragePipeline (after DedupPipeline when `dedup`), final flush included."""
-    batch = get_project_settings().getint("NEWSCRAWL_DB_BATCH_SIZE")
-    crawler = get_crawler(Spider, {"NEWSCRAWL_DATABASE_URL": url, "NEWSCRAWL_DB_BATCH_SIZE": batch})
+    project = get_project_settings()
+    crawler = get_crawler(Spider, {"NEWSCRAWL_DATABASE_URL": url,
+                                   **{name: project[name] for name in (
+                                       "NEWSCRAWL_DB_BATCH_SIZE", "NEWSCRAWL_DB_FLUSH_SECONDS",
+                                       "NEWSCRAWL_DB_RETRY_SECONDS")}})
     storage = StoragePipeline.from_crawler(crawler)
     check = DedupPipeline.from_crawler(crawler) if dedup else None
     if check:
         check.open_spider()
     storage.open_spider()  # creates the schema: not timed
     start = time.perf_counter()
-    for item in items:
-        storage.process_item(check.process_item(item) if check else item)
-    storage.close_spider()
+
+    async def drive():  # process_item awaits its batch's commit, as in a crawl
+        await asyncio.gather(*(storage.process_item(check.process_item(i) if check else i) for i in items))
+        await storage.close_spider()
+
+    asyncio.run(drive())
     elapsed = time.perf_counter() - start
     if crawler.stats.get_value("newscrawl/db/errors"):
         raise RuntimeError(f"database errors while writing to {url}")

@@ -4,9 +4,16 @@ The PostgreSQL variant uses the `postgres_url` fixture (tests/conftest.py): NEWS
 set, else a throwaway local cluster, else a skip saying why.
 """
 
+import errno
+import logging
+import re
+import sqlite3
 import threading
+import time
+from contextlib import contextmanager
 from datetime import UTC, date, datetime
 
+import psycopg
 import pytest
 from scrapy import Spider, signals
 from scrapy.utils.test import get_crawler
@@ -22,9 +29,21 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from newscrawl.storage import ArticleStore, StorageError, articles, metadata, store_for
+from newscrawl.items import FIELDS
+from newscrawl.storage import (
+    ITEM_COLUMNS,
+    ArticleStore,
+    StorageError,
+    StorageFull,
+    StorageUnavailable,
+    articles,
+    classify,
+    metadata,
+    run_id_for,
+    store_for,
+)
 
 ZWNJ = "\u200c"
 TITLE = f"رئیس{ZWNJ}جمهور در سفر استانی"  # ZWNJ is spelling: it must come back byte for byte
@@ -56,7 +75,8 @@ def rows(store, *where):
 def db_url(request, tmp_path):
     """A database with no `articles` table yet."""
     if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/sub/news.sqlite3"  # `sub` does not exist: open() creates it
+        (tmp_path / "sub").mkdir()  # outside the data folder, open() creates no folder (newscrawl.dburl)
+        return f"sqlite:///{tmp_path}/sub/news.sqlite3"
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
     with engine.begin() as conn:
@@ -141,25 +161,25 @@ def test_batches_are_written_when_full_and_at_close(db_url, open_store):
     assert open_store().count() == 5
 
 
-def test_upsert_same_key_updates_the_row(open_store):
+def test_a_stored_row_is_never_overwritten(open_store):
+    """Insert, never overwrite: the same key again is left as first stored (and not counted as new)."""
     store = open_store(batch_size=1)  # every add is its own transaction
     store.add(article("1"))
     first = rows(store)[0]
     store.add(article("1", title="عنوان تازه", tags=["تازه"], published_at="2018-07-22T10:00:00+04:30"))
     (row,) = rows(store)
-    assert row["id"] == first["id"]
-    assert row["title"] == "عنوان تازه" and row["tags"] == ["تازه"]
-    assert row["published_at"] == "2018-07-22T10:00:00+04:30"
-    assert as_utc(row["published_utc"]) == datetime(2018, 7, 22, 5, 30, tzinfo=UTC)
+    assert row == first
+    assert row["title"] == f"{TITLE} 1" and row["tags"] == TAGS
+    assert as_utc(row["published_utc"]) == datetime(2018, 7, 20, 19, 50, tzinfo=UTC)
     assert store.count() == 1
 
 
-def test_same_key_twice_in_one_batch_keeps_the_last(open_store):
+def test_same_key_twice_in_one_batch_keeps_the_first(open_store):
     store = open_store(batch_size=10)
     store.add(article("1", title="اول"))
     store.add(article("1", title="دوم"))
     assert store.flush() == 1
-    assert [r["title"] for r in rows(store)] == ["دوم"]
+    assert [r["title"] for r in rows(store)] == ["اول"]
 
 
 def test_same_code_on_two_sites_is_two_rows(open_store):
@@ -267,11 +287,11 @@ def test_older_table_is_migrated(db_url):
         assert row["title"] == "قدیمی" and row["tags"] is None
         assert as_utc(row["published_utc"]) == datetime(2018, 7, 20, 19, 50, tzinfo=UTC)
         assert store.is_known("tabnak", "1")
-        store.add(article("1", title="تازه"))
+        store.add(article("1", title="تازه"))  # already stored: left as it is
         store.add(article("2"))
-        store.flush()
+        assert store.flush() == 1
         assert [(r["news_code"], r["title"], r["tags"]) for r in rows(store)] == [
-            ("1", "تازه", TAGS), ("2", f"{TITLE} 2", TAGS)]
+            ("1", "قدیمی", None), ("2", f"{TITLE} 2", TAGS)]
     finally:
         store.close()
     ArticleStore(db_url).open().close()  # opening an up-to-date table again changes nothing
@@ -283,7 +303,7 @@ def test_unreachable_database_is_one_line_without_password():
         ArticleStore("postgresql+psycopg://nobody:s3cr3t@127.0.0.1:1/x").open()
     message = str(err.value)
     assert "\n" not in message and "s3cr3t" not in message
-    assert message.startswith("cannot open database postgresql+psycopg://nobody:***@127.0.0.1:1/x: ")
+    assert message.startswith("cannot open database postgresql+psycopg://***@127.0.0.1:1/x: ")  # user too
     assert "refused" in message.lower()
     assert err.value.__cause__ is None and err.value.__suppress_context__  # no chained traceback
 
@@ -300,11 +320,11 @@ def test_sqlite_path_under_a_file(tmp_path):
 def test_not_a_url_and_its_password_is_hidden():
     with pytest.raises(StorageError, match="is not a database URL") as err:
         ArticleStore("nobody:s3cr3t@db.example/news").open()
-    assert "s3cr3t" not in str(err.value) and "nobody:***@db.example" in str(err.value)
+    assert "s3cr3t" not in str(err.value) and "nobody" not in str(err.value) and "***@db.example" in str(err.value)
 
 
 def test_unsupported_database_or_driver():
-    with pytest.raises(StorageError, match=r"^cannot open database mysql://u:\*\*\*@h/db: only SQLite and "
+    with pytest.raises(StorageError, match=r"^cannot open database mysql://\*\*\*@h/db: only SQLite and "
                                            r"PostgreSQL are supported, not mysql$"):
         ArticleStore("mysql://u:pw@h/db").open()
     with pytest.raises(StorageError,
@@ -425,3 +445,259 @@ def test_schema_race_is_retried_and_other_errors_are_not(tmp_path, monkeypatch):
     with pytest.raises(StorageError, match="disk I/O error"):
         ArticleStore(f"sqlite:///{tmp_path}/other.sqlite3").open()
     assert len(calls) == 1  # not retried
+
+
+# -- insert, never overwrite: who stored what ------------------------------------------------------------
+def test_write_returns_only_the_rows_it_inserted(open_store):
+    """INSERT ... ON CONFLICT DO NOTHING RETURNING: a second run learns which articles it stored; the
+    first run's rows keep their content and their run_id."""
+    first, second = open_store(run_id="run-a"), open_store(run_id="run-b")
+    inserted, rejected = first.write([first.row(article(c)) for c in ["1", "2"]])
+    assert inserted == {("tabnak", "1"), ("tabnak", "2")} and rejected == {}
+    inserted, rejected = second.write([second.row(article(c, title="دوباره")) for c in ["2", "3"]])
+    assert inserted == {("tabnak", "3")} and rejected == {}
+    assert [(r["news_code"], r["run_id"], r["title"]) for r in rows(first)] == [
+        ("1", "run-a", f"{TITLE} 1"), ("2", "run-a", f"{TITLE} 2"), ("3", "run-b", "دوباره")]
+    assert second.run_keys("run-b") == {("tabnak", "3")}
+    assert first.run_keys("run-a") == {("tabnak", "1"), ("tabnak", "2")}
+    assert first.run_keys("nobody") == set()
+
+
+def test_run_articles_are_item_dicts_oldest_first(open_store):
+    store = open_store(run_id="r1", batch_size=100)
+    for code in ["5", "3", "9"]:
+        store.add(article(code))
+    store.add(article("4", site="isna", url="https://www.isna.ir/news/4"))
+    store.flush()
+    other = open_store(run_id="r2")
+    other.add(article("6"))
+    other.flush()
+    found = store.run_articles("r1", [("tabnak", "9"), ("tabnak", "5"), ("isna", "4"), ("tabnak", "6")])
+    assert [(a["site"], a["news_code"]) for a in found] == [("tabnak", "5"), ("tabnak", "9"), ("isna", "4")]
+    assert list(found[0]) == list(ITEM_COLUMNS) == list(FIELDS)  # the export order
+    assert found[0]["tags"] == TAGS and found[0]["kicker"] is None
+
+
+class CommitThenFail:
+    """An engine whose first transaction commits and then reports a lost connection, as when the server
+    goes away between COMMIT and its answer."""
+
+    def __init__(self, engine, error):
+        self._engine, self.error, self.failed = engine, error, False
+
+    @contextmanager
+    def begin(self):
+        with self._engine.begin() as conn:
+            yield conn
+        if not self.failed:
+            self.failed = True
+            raise self.error
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+def lost_answer():
+    return OperationalError("COMMIT", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_commit_whose_answer_was_lost_counts_as_ours(open_store):
+    store = open_store(run_id="mine", retry_seconds=5)
+    other = open_store(run_id="theirs")
+    other.write([other.row(article("2"))])
+    real = store.engine
+    store.engine = CommitThenFail(real, lost_answer())
+    inserted, _ = store.write([store.row(article(c)) for c in ["1", "2", "3"]])
+    store.engine = real
+    # the retry finds 1 and 3 already there, with our run id: ours; 2 is the other run's
+    assert inserted == {("tabnak", "1"), ("tabnak", "3")}
+    assert not store.uncertain
+    assert store.run_keys("mine") == {("tabnak", "1"), ("tabnak", "3")}
+
+
+def test_refused_rows_are_isolated(open_store):
+    """One article the database refuses (NOT NULL here) does not block its batch."""
+    store = open_store(run_id="r")
+    inserted, rejected = store.write([store.row(article("1")), store.row(article("2", title=None)),
+                                      store.row(article("3"))])
+    assert inserted == {("tabnak", "1"), ("tabnak", "3")}
+    assert list(rejected) == [("tabnak", "2")]
+    assert "\n" not in rejected[("tabnak", "2")] and "title" in rejected[("tabnak", "2")].lower()
+    assert store.count() == 2
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_an_overlong_site_alone(postgres_url):
+    store = ArticleStore(postgres_url, run_id="r").open()
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(articles.delete())
+        long_site = "x" * 65  # VARCHAR(64)
+        inserted, rejected = store.write([store.row(article("1")), store.row(article("2", site=long_site))])
+        assert inserted == {("tabnak", "1")} and list(rejected) == [(long_site, "2")]
+    finally:
+        store.close()
+
+
+# -- the run_id column ------------------------------------------------------------------------------------
+def test_table_without_run_id_gains_it_with_its_index(db_url):
+    """A table of the previous version (every column but run_id) is migrated: its rows have no run,
+    new rows carry theirs."""
+    old = MetaData()
+    Table("articles", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
+                             for c in articles.columns if c.name != "run_id"),
+          UniqueConstraint("site", "news_code"))
+    if db_url.startswith("sqlite"):
+        ArticleStore(db_url).open().close()
+        engine = create_engine(db_url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP TABLE articles")
+    engine = create_engine(db_url)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("INSERT INTO articles (site, news_code, url, title, body) VALUES "
+                             "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن')")
+    engine.dispose()
+    store = ArticleStore(db_url, run_id="new-run").open()
+    try:
+        assert "run_id" in {c["name"] for c in inspect(store.engine).get_columns("articles")}
+        assert ("run_id",) in {tuple(i["column_names"]) for i in inspect(store.engine).get_indexes("articles")}
+        store.add(article("2"))
+        store.flush()
+        assert [(r["news_code"], r["run_id"]) for r in rows(store)] == [("1", None), ("2", "new-run")]
+    finally:
+        store.close()
+
+
+def test_run_id_is_one_per_crawler_and_the_jobdir_name_when_resumable(tmp_path):
+    a, b = get_crawler(Spider), get_crawler(Spider)
+    assert run_id_for(a) == run_id_for(a) != run_id_for(b)  # same second, different processes' crawlers
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ-[0-9a-f]{6}", run_id_for(a))
+    job = get_crawler(Spider, {"JOBDIR": str(tmp_path / "crawls" / "tabnak-1") + "/"})
+    assert run_id_for(job) == "tabnak-1"
+    settings = {"NEWSCRAWL_DATABASE_URL": f"sqlite:///{tmp_path}/news.sqlite3", "NEWSCRAWL_DB_RETRY_SECONDS": 7}
+    crawler = get_crawler(Spider, settings)
+    store = store_for(crawler)
+    assert store.run_id == run_id_for(crawler) and store.retry_seconds == 7
+
+
+# -- transient errors, outages, full disks -------------------------------------------------------------
+def dbapi(orig, connection_invalidated=False):
+    return DBAPIError("SELECT 1", {}, orig, connection_invalidated=connection_invalidated)
+
+
+@pytest.mark.parametrize(("error", "kind"), [
+    (OperationalError("x", {}, sqlite3.OperationalError("database is locked")), "transient"),
+    (OperationalError("x", {}, sqlite3.OperationalError("database or disk is full")), "full"),
+    (OperationalError("x", {}, sqlite3.OperationalError("no such table: articles")), "fatal"),
+    (IntegrityError("x", {}, sqlite3.IntegrityError("NOT NULL constraint failed: articles.title")), "data"),
+    (OperationalError("x", {}, psycopg.errors.AdminShutdown("terminating connection")), "transient"),
+    (OperationalError("x", {}, psycopg.errors.CannotConnectNow("the database system is starting up")),
+     "transient"),
+    (OperationalError("x", {}, psycopg.errors.SerializationFailure("could not serialize")), "transient"),
+    (OperationalError("x", {}, psycopg.errors.DeadlockDetected("deadlock")), "transient"),
+    (OperationalError("x", {}, psycopg.errors.TooManyConnections("too many")), "transient"),
+    (OperationalError("x", {}, psycopg.errors.DiskFull("could not extend file")), "full"),
+    (OperationalError("x", {}, psycopg.OperationalError("connection refused")), "transient"),
+    (IntegrityError("x", {}, psycopg.errors.NotNullViolation("null value")), "data"),
+    (DataError("x", {}, psycopg.errors.StringDataRightTruncation("value too long")), "data"),
+    (ProgrammingError("x", {}, psycopg.errors.UndefinedTable("relation does not exist")), "fatal"),
+    (dbapi(Exception("server closed the connection unexpectedly"), connection_invalidated=True), "transient"),
+    (OSError(errno.ENOSPC, "No space left on device"), "full"),
+    (OSError(errno.EDQUOT, "Disk quota exceeded"), "full"),
+    (OSError(errno.EACCES, "Permission denied"), "fatal"),
+])
+def test_errors_are_classified(error, kind):
+    assert classify(error) == kind
+
+
+class Flaky:
+    """An engine whose transactions fail with `error` the first `failures` times."""
+
+    def __init__(self, engine, error, failures):
+        self._engine, self.error, self.failures, self.calls = engine, error, failures, 0
+
+    def _attempt(self):
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error
+
+    def begin(self):
+        self._attempt()
+        return self._engine.begin()
+
+    def connect(self):
+        self._attempt()
+        return self._engine.connect()
+
+    def __getattr__(self, name):
+        return getattr(self._engine, name)
+
+
+def test_transient_errors_are_retried_then_heal(open_store, caplog):
+    store = open_store(run_id="r", retry_seconds=30)
+    real = store.engine
+    store.engine = Flaky(real, OperationalError("x", {}, sqlite3.OperationalError("database is locked")), 3)
+    with caplog.at_level(logging.INFO, logger="newscrawl.storage"):
+        inserted, _ = store.write([store.row(article("1"))])
+    assert inserted == {("tabnak", "1")} and store.engine.calls == 4
+    messages = [(r.levelname, r.getMessage()) for r in caplog.records]
+    assert [level for level, _ in messages] == ["WARNING", "INFO"]  # one line when it starts, one when over
+    assert "database is locked; retrying for up to 30 s" in messages[0][1]
+    assert messages[1][1].startswith("database ") and " is back after " in messages[1][1]
+
+
+def test_an_outage_longer_than_the_window_is_unavailable_and_then_fails_at_once(open_store):
+    store = open_store(run_id="r", retry_seconds=0.3)
+    real = store.engine
+    store.engine = Flaky(real, OperationalError("x", {}, psycopg.OperationalError("connection refused")), 10**6)
+    started = time.monotonic()
+    with pytest.raises(StorageUnavailable, match="connection refused.*still failing after 0.3 s") as err:
+        store.write([store.row(article("1"))])
+    assert time.monotonic() - started >= 0.3
+    assert "\n" not in str(err.value)
+    calls = store.engine.calls
+    assert calls > 2  # retried with backoff
+    for call in (lambda: store.is_known("tabnak", "1"), lambda: store.known_codes("tabnak", ["1"]),
+                 lambda: store.write([store.row(article("2"))])):
+        with pytest.raises(StorageUnavailable):
+            call()
+    assert store.engine.calls == calls  # no more attempts: the crawl is stopping
+    store.engine = real
+
+
+def test_a_full_disk_is_not_retried(open_store):
+    store = open_store(run_id="r", retry_seconds=30)
+    real = store.engine
+    store.engine = Flaky(real, OperationalError("x", {}, sqlite3.OperationalError("database or disk is full")), 1)
+    with pytest.raises(StorageFull, match="database or disk is full"):
+        store.write([store.row(article("1"))])
+    assert store.engine.calls == 1
+    store.engine = real
+
+
+def test_reads_are_retried_too(open_store):
+    store = open_store(retry_seconds=30)
+    assert not store.is_known("tabnak", "1")  # the long-lived reader connection exists now
+    real = store.engine
+    store._drop_reader()
+    store.engine = Flaky(real, OperationalError("x", {}, sqlite3.OperationalError("database is locked")), 2)
+    assert store.known_codes("tabnak", ["1"]) == set()
+    assert store.engine.calls == 3
+    store.engine = real
+
+
+@pytest.mark.postgres
+def test_postgres_reader_survives_its_backend_being_killed(postgres_url):
+    """What a server restart does to the long-lived look-up connection: the next look-up reconnects."""
+    store = ArticleStore(postgres_url, retry_seconds=10).open()
+    try:
+        store.is_known("tabnak", "1")
+        pid = store._reader.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with store.engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({pid})")
+        store.add(article("1"))
+        store.flush()
+        assert store.is_known("tabnak", "1") and store.known_codes("tabnak", ["1", "2"]) == {"1"}
+    finally:
+        store.close()
