@@ -7,6 +7,12 @@ Three numbers answer "does dedup state grow with the articles?":
   articles. DedupPipeline and incremental crawling ask the database, so this should be about zero;
 - the in-process sets, measured directly (sys.getsizeof): the spider's `seen` URLs and Scrapy's
   dupefilter fingerprints (both per URL requested in this process, not per known article).
+
+And one for bounds (issue 13): the peak RSS of a crawl of one archive page with 100,000 article links
+(`listing_100k_rss_mb`, target under 200). The links lead to 404s on the test site, the cheapest pages; the
+crawl stops after LISTING_PAGES responses: the peak comes when the listing is read, and later growth is per
+requested URL (the spider's URL set and the dupefilter, about 200 bytes each), which the rows above measure.
+A whole run of the 100,000 404s takes about 6 minutes on 2 cores.
 """
 
 from __future__ import annotations
@@ -18,10 +24,16 @@ from pathlib import Path
 from scrapy import Request
 from scrapy.utils.request import RequestFingerprinter
 
-from bench.crawl import newscrawl_crawl, test_site
+from bench.crawl import SINCE, UNTIL, _settings, newscrawl_crawl, run_measured, test_site
 from bench.storage import sample_items
+from newscrawl.devservers import closing_stats
 from newscrawl.storage import ArticleStore
-from newscrawl.testsite import GEN_PREFIX, generated_article
+from newscrawl.testsite import GEN_PREFIX, clean_env, generated_article
+
+ROOT = Path(__file__).resolve().parents[1]
+LISTING_LINKS = 100_000
+#: responses before the listing crawl stops (see the module docstring)
+LISTING_PAGES = 20_000
 
 
 def _bytes_per_entry(entries: list) -> float:
@@ -74,3 +86,27 @@ def run(n_small: int, n_large: int, known: int) -> dict:
     results["bytes_per_known_article"] = round((with_known["rss_mb"] - small["rss_mb"]) * 2**20 / known, 1)
     results.update(per_url_state("http://127.0.0.1:65535", n_large))
     return results
+
+
+def listing_crawl(links: int, pages: int | None) -> dict:
+    """`scrapy crawl tabnak` over the test site's /listing/<links>/missing archive page (one page of `links`
+    links to 404s), stopped after `pages` responses (None: all); its peak RSS and what the listing did."""
+    with tempfile.TemporaryDirectory(prefix="newscrawl-bench-listing-") as tmp, test_site(0) as (base, _):
+        folder = Path(tmp)
+        env = clean_env(NEWSCRAWL_DATA_DIR=str(folder / "data"),
+                        NEWSCRAWL_DATABASE_URL=f"sqlite:///{folder}/news.sqlite3",
+                        NEWSCRAWL_FEED=str(folder / "items.jsonl"))
+        extra = {"SPIDERMON_ENABLED": "0"}  # 404s only: the health check would fail the crawl for no items
+        if pages:
+            extra["CLOSESPIDER_PAGECOUNT"] = str(pages)
+        cmd = [sys.executable, "-m", "scrapy", "crawl", "tabnak", "-a", f"base_url={base}/listing/{links}/missing",
+               "-a", "mode=archive", "-a", f"since={SINCE}", "-a", f"until={UNTIL}", *_settings(extra)]
+        measured = run_measured(cmd, ROOT, env, folder / "crawl.log", timeout=1800)
+        stats = closing_stats((folder / "crawl.log").read_text(encoding="utf-8", errors="replace"))
+    listed = stats.get("newscrawl/listing/archive_links")
+    if listed != links + links // 10:  # every 10th link is listed twice
+        raise RuntimeError(f"the listing crawl read {listed} links, not {links + links // 10}")
+    return {"listing_links": links, "listing_pages": measured["pages"],
+            "listing_100k_rss_mb": round(measured["rss_mb"], 1),
+            "listing_scanned": int(stats.get("newscrawl/listing/scanned") or 0),
+            "listing_backlog_max": int(stats.get("newscrawl/listing/backlog_max") or 0)}

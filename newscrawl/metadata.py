@@ -21,22 +21,32 @@ ARTICLE_TYPES = frozenset(
 
 
 def _objects(data: Any):
-    if isinstance(data, list):
-        for entry in data:
-            yield from _objects(entry)
-    elif isinstance(data, dict):
-        yield data
-        if "@graph" in data:
-            yield from _objects(data["@graph"])
+    """The objects of a JSON-LD document in document order: top-level ones and those of any @graph.
+    A loop over a stack, not recursion, like every walk here: pages nest JSON hundreds deep (issue 13)."""
+    stack = [data]
+    while stack:
+        data = stack.pop()
+        if isinstance(data, list):
+            stack.extend(reversed(data))
+        elif isinstance(data, dict):
+            yield data
+            if "@graph" in data:
+                stack.append(data["@graph"])
+
+
+def _json_scripts(response):
+    """The page's JSON-LD scripts, parsed; broken ones skipped (json raises RecursionError, not ValueError,
+    on JSON nested deeper than Python's recursion limit)."""
+    for raw in response.xpath('descendant::script[@type="application/ld+json"]/text()').getall():
+        try:
+            yield json.loads(raw.strip(), strict=False)
+        except (ValueError, RecursionError):
+            continue
 
 
 def jsonld_objects(response) -> list[dict]:
     objs: list[dict] = []
-    for raw in response.xpath('descendant::script[@type="application/ld+json"]/text()').getall():
-        try:
-            data = json.loads(raw.strip(), strict=False)
-        except ValueError:
-            continue
+    for data in _json_scripts(response):
         objs.extend(_objects(data))
     return objs
 
@@ -161,20 +171,17 @@ def ld_breadcrumb(response) -> list[str]:
     empty names and the home link."""
 
     def lists(data: Any):
-        if isinstance(data, list):
-            for entry in data:
-                yield from lists(entry)
-        elif isinstance(data, dict):
-            if "breadcrumblist" in _types(data):
-                yield data
-            for value in data.values():
-                yield from lists(value)
+        stack = [data]
+        while stack:
+            data = stack.pop()
+            if isinstance(data, list):
+                stack.extend(reversed(data))
+            elif isinstance(data, dict):
+                if "breadcrumblist" in _types(data):
+                    yield data
+                stack.extend(reversed(data.values()))
 
-    for raw in response.xpath('descendant::script[@type="application/ld+json"]/text()').getall():
-        try:
-            data = json.loads(raw.strip(), strict=False)
-        except ValueError:
-            continue
+    for data in _json_scripts(response):
         for crumbs in lists(data):
             items = crumbs.get("itemListElement") or []
             items = sorted((i for i in items if isinstance(i, dict)), key=_position)

@@ -80,6 +80,42 @@ def plan(part: str) -> Plan | None:
                 etree.XPath(rest, smart_strings=False) if rest else None)
 
 
+class Compound(NamedTuple):
+    """One compound selector: tag (None for any), classes and ids it requires."""
+
+    tag: str | None
+    classes: tuple[str, ...]
+    ids: tuple[str, ...]
+
+    def matches(self, tag: str, class_value: str | None, id_value: str | None) -> bool:
+        if self.tag is not None and tag != self.tag:
+            return False
+        if self.classes and not all(c in class_names(class_value or "") for c in self.classes):
+            return False
+        return all(id_value == i for i in self.ids)
+
+
+@lru_cache(maxsize=256)
+def attribute_chain(part: str) -> tuple[tuple[Compound, ...], str] | None:
+    """A part `compound compound ...::attr(name)` (descendant spaces only) as its compounds and the
+    attribute's name, for reading a page without its tree (html.listing_scan); None for anything else."""
+    m = _PART.fullmatch(part)
+    if not m or not (m.group(3) or "").startswith("::attr("):
+        return None
+    chain = []
+    for compound in [m.group(1), *m.group(2).split()]:
+        tag, classes, ids = None, [], []
+        for kind, name in _PIECE.findall(compound):
+            if kind == ".":
+                classes.append(name)
+            elif kind == "#":
+                ids.append(name)
+            elif name != "*":
+                tag = name.lower()
+        chain.append(Compound(tag, tuple(classes), tuple(ids)))
+    return tuple(chain), m.group(3)[len("::attr("):-1].lower()
+
+
 class PageIndex:
     """The elements of one page filed by class attribute (and, when first asked, by id).
 

@@ -13,19 +13,16 @@ so the render check, the spider callback and the item loader share one parse (an
 
 from __future__ import annotations
 
-from lxml import etree
-from parsel.selector import create_root_node
 from scrapy.http import HtmlResponse
 from scrapy.selector import Selector
 
+from newscrawl.html import parse_page
 from newscrawl.pageindex import PageIndex
 
 
 def parse(response) -> Selector:
     """The response's page, parsed from its bytes (see the module docstring)."""
-    root = create_root_node("", etree.HTMLParser, base_url=response.url, body=response.body,
-                            encoding=response.encoding)
-    return Selector(root=root, type="html")
+    return Selector(root=parse_page(response.body, response.encoding, response.url), type="html")
 
 
 class PageResponse(HtmlResponse):

@@ -13,6 +13,9 @@ Misbehaving endpoints live in ROUTES (path prefix → handler); add more with th
   /fault/redirect?to=<url>&code=302
   /fault/drop                    close the connection without answering
   /fault/truncate[/<path>]       announce the full Content-Length, send half the body, close
+  /deep/<levels>/fa/news/<id>    generated article id-900000, nested <levels> deep (DEEP_SHAPES: how)
+  /listing/<n>/<kind>/fa/archive one archive page of n links (every 10th twice); kind `articles`: they
+                                 lead to small generated articles, `missing`: to 404s
 """
 
 from __future__ import annotations
@@ -265,6 +268,74 @@ def generated(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
     req.reply(404, NOT_FOUND)
 
 
+# -- bounds: deep markup, huge listings (issue 13) -------------------------------------------------------------
+#: how /deep nests generated article k: DEEP_SHAPES[k % 4] with <levels> levels
+DEEP_SHAPES = ("wrap", "classed", "body", "stairs")
+
+
+def deep_page(k: int, levels: int) -> str:
+    """Generated article k (the compact /gen page) with `levels` of nesting, as DEEP_SHAPES[k % 4] says:
+    wrap: the whole page inside <div>s; classed: inside <div class="level">s; body: the paragraphs inside
+    <div>s within `.body`; stairs: each paragraph deeper than the one before, the last `levels` deep."""
+    page = generated_page(k)
+    shape = DEEP_SHAPES[k % len(DEEP_SHAPES)]
+    if shape in ("wrap", "classed"):
+        start = page.index(">", page.index("<body")) + 1
+        end = page.rindex("</body>")
+        tag = "<div>" if shape == "wrap" else '<div class="level">'
+        return page[:start] + tag * levels + page[start:end] + "</div>" * levels + page[end:]
+    start = page.index('<div class="body">') + len('<div class="body">')
+    end = page.index('<div class="wrapper"></div>', start)
+    inner = page[start:end]
+    if shape == "body":
+        inner = "<div>" * levels + inner + "</div>" * levels
+    else:
+        pieces = inner.split("</p>")
+        step, extra = divmod(levels, max(1, len(pieces) - 1))
+        inner = "".join(piece + ("</p>" + "<div>" * (step + (i < extra)) if i < len(pieces) - 1 else "")
+                        for i, piece in enumerate(pieces)) + "</div>" * levels
+    return page[:start] + inner + page[end:]
+
+
+@route("/deep")
+def deep(req: SiteHandler, rest: str, query) -> None:
+    levels, _, path = rest.strip("/").partition("/")
+    number = news_id("/" + path) - GEN_ID_BASE
+    if levels.isdigit() and int(levels) <= 1_000_000 and number >= 1:
+        req.reply(200, deep_page(number, int(levels)))
+    else:
+        req.reply(404, NOT_FOUND)
+
+
+def listing_page(n: int, prefix: str) -> str:
+    """An archive page in the Tabnak structure (`div.linear_news a.title5`) with links to articles n..1 of
+    `prefix`, every 10th listed a second time; no next page. Short links and no titles, so that 100,000
+    links stay under DOWNLOAD_MAXSIZE (16 MB): about 90 bytes a link."""
+    items = []
+    for k in range(n, 0, -1):
+        item = f'<div class="linear_news"><a class="title5" href="{prefix}/fa/news/{GEN_ID_BASE + k}">{k}</a></div>'
+        items.append(item + item if k % 10 == 0 else item)
+    return ("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>آرشیو</title></head><body>"
+            '<div class="list">' + "\n".join(items) + "</div></body></html>")
+
+
+@route("/listing")
+def listing(req: SiteHandler, rest: str, query) -> None:
+    count, kind, path = (rest.strip("/").split("/", 2) + ["", ""])[:3]
+    if not count.isdigit() or int(count) > 150_000 or kind not in ("articles", "missing"):
+        req.reply(404, NOT_FOUND)
+        return
+    n = int(count)
+    if path == "fa/archive":
+        req.reply(200, listing_page(n, f"/listing/{n}/{kind}"))
+        return
+    number = news_id("/" + path) - GEN_ID_BASE
+    if kind == "articles" and 1 <= number <= n:
+        req.reply(200, generated_page(number))
+    else:
+        req.reply(404, NOT_FOUND)
+
+
 # -- misbehaving endpoints -----------------------------------------------------------------------------------
 @route("/fault/status")
 def fault_status(req: SiteHandler, rest: str, query) -> None:
@@ -344,7 +415,8 @@ def clean_env(**extra: str) -> dict[str, str]:
     SCRAPY_* (each run sets its own; in-process tests leave SCRAPY_SETTINGS_MODULE behind), the public
     suffix list never fetched, the project importable; plus `extra`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
-    env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(Path(__file__).resolve().parents[1])},
+    env.update({"TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS": "", "PYTHONPATH": str(Path(__file__).resolve().parents[1]),
+                "NEWSCRAWL_ALLOW_PRIVATE": "1"},  # the test site is on 127.0.0.1 (newscrawl.ssrf)
                **extra)
     return env
 
