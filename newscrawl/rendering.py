@@ -122,6 +122,8 @@ def assess(response, expected: list[str], markers, shell_text: int) -> str | Non
     # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
     if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
         return None
+    if len(response.body) > 1024 * 1024:  # no challenge or shell is that big; a huge listing is not parsed
+        return None  # here (newscrawl.listings)
     index = page_index(response)
     if expected and sel(response, expected[0], index, first=True):
         return None
@@ -297,11 +299,21 @@ def _build_handler_class():  # noqa: C901 - one class, built on first use
             if self.abort_request is None:
                 self.abort_request = self.skip_resource
 
-        def skip_resource(self, playwright_request) -> bool:
-            """Abort images, media, fonts, and anything off the site (analytics, ads)."""
+        async def skip_resource(self, playwright_request) -> bool:
+            """Abort images, media, fonts, anything off the site (analytics, ads), and private addresses
+            (newscrawl.ssrf: Chromium resolves names itself, past the crawl's resolver)."""
             if playwright_request.resource_type in HEAVY_RESOURCES:
                 return True
-            return not on_site(self.crawler.spider, urlsplit(playwright_request.url).hostname or "")
+            if not on_site(self.crawler.spider, urlsplit(playwright_request.url).hostname or ""):
+                return True
+            from newscrawl.ssrf import browser_request_refused
+
+            reason = await browser_request_refused(playwright_request.url)
+            if reason:
+                self.stats.inc_value("newscrawl/ssrf/refused")
+                self.stats.inc_value(f"newscrawl/ssrf/refused/{reason}")
+                logger.warning("refused in Chromium: %s is a %s address", playwright_request.url, reason)
+            return bool(reason)
 
         async def _download_request(self, request, spider=None):
             async with self.start_lock:
