@@ -178,7 +178,7 @@ def test_random_bytes_are_never_an_article(extractor, junk):
 @given(text=st.text(alphabet=st.sampled_from(list("<>/ab =\"'!-sciptyle") + ["ب", "\n"]), max_size=60))
 def test_strip_markup_leaves_no_tag(text):
     clean = strip_markup(text)
-    assert not re.search(r"<\s*/?\s*[a-zA-Z][\w:-]*(\s[^<>]*)?/?\s*>", clean)
+    assert not re.search(r"<[A-Za-z!?]|</[A-Za-z]", clean)  # an HTML5 tag open: «< a>» is text
     assert strip_markup(clean) == clean
 
 

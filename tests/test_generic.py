@@ -395,3 +395,75 @@ def test_non_html_response_is_skipped():
                         request=Request("https://example.com/files/12345.pdf"))
     assert list(spider.parse_article(response)) == []
     assert spider.crawler.stats.get_value("newscrawl/dropped/not_html") == 1
+
+
+# -- urls_file errors and untrusted pages (issue 14) ------------------------------------------------------------
+PASSWD = "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1:daemon:/usr/sbin:/usr/sbin/nologin\n"
+
+
+@pytest.mark.parametrize("content, message", [
+    (PASSWD.encode(), "line 1: not an absolute http(s) URL"),
+    (b"# links\nhttps://example.com/news/12345\n\nnews/12346\n", "line 4: not an absolute http(s) URL"),
+    (b"https://example.com/news/12345\nhttps://example.com/a b\n", "line 2: not a URL (a space"),
+    (b"https://example.com/news/12345\nhttps://example.com/\xff\xfe\n", "line 2: not UTF-8 text"),
+    (b"https://example.com/" + b"a" * 2100 + b"\n", "line 1: longer than 2,048 characters"),
+    (b"\xef\xbb\xbfhttps://example.com/news/1\r\njavascript:alert(1)//example.com/news/2\r\n",
+     "line 2: not an absolute http(s) URL"),
+])
+def test_urls_file_errors_name_the_line_never_its_content(tmp_path, content, message):
+    path = tmp_path / "urls.txt"
+    path.write_bytes(content)
+    with pytest.raises(ArgumentError) as caught:
+        GenericSpider.check_args(urls_file=str(path))
+    assert str(caught.value).startswith(f"urls_file: {path} {message}")
+    reason = str(caught.value).replace(str(path), "")
+    for line in content.splitlines():
+        for word in re.split(rb"[/:\s]+", line):
+            if len(word) > 3 and word not in (b"https", b"example.com", b"news"):
+                assert word.decode("utf-8", "replace") not in reason
+
+
+def test_urls_file_reads_bom_crlf_and_comments(tmp_path):
+    path = tmp_path / "urls.txt"
+    path.write_bytes(b"\xef\xbb\xbf# saved\r\nhttps://example.com/news/12345\r\n  \r\nhttps://x.ir/news/1/\xd8\xaa\r\n")
+    assert GenericSpider.check_args(urls_file=str(path))["urls"] == [
+        "https://example.com/news/12345", "https://x.ir/news/1/ت"]
+
+
+def test_crawl_with_urls_file_etc_passwd_stops_with_one_line_and_no_content(tmp_path):
+    passwd = tmp_path / "passwd"
+    passwd.write_text(PASSWD, encoding="utf-8")
+    result = run_scrapy("crawl", "generic", "-a", f"urls_file={passwd}", env=crawl_env(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"error: generic: urls_file: {passwd} line 1: not an absolute http(s) URL"]
+    assert "root" not in result.stderr.replace(str(tmp_path), "") and "bash" not in result.stderr
+
+
+def test_crawl_of_hostile_markup_and_canonicals_stores_nothing_harmful(site, tmp_path):
+    """generic against the hostile site's issue-14 articles: escaped markup is gone from title and body, the
+    javascript: and off-site canonicals (and the pages' og:url on www.tabnak.ir) are ignored and counted,
+    and of the images of 700045 only the normal one is kept."""
+    from newscrawl.devservers import closing_stats
+    from newscrawl.hostile import ESCAPED_STORED_BODY, ESCAPED_TITLE, IMAGE_PATH, PREFIX, SANITIZE_CASES
+    from tests.test_sanitize import harmless
+
+    urls = [f"{site}{PREFIX}/fa/news/{i}" for i in sorted(SANITIZE_CASES)]
+    result = run_scrapy("crawl", "generic", "-a", "urls=" + ",".join(urls), *FAST, env=crawl_env(tmp_path),
+                        timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    items = {i["news_code"]: i for i in read_items(tmp_path)}
+    assert sorted(items) == [str(i) for i in sorted(SANITIZE_CASES)]
+    for code in ("700040", "700041", "700042"):
+        assert items[code]["title"] == ESCAPED_TITLE, code
+        assert items[code]["body"] == ESCAPED_STORED_BODY, code
+    for code, item in items.items():
+        assert item["url"] == f"{site}{PREFIX}/fa/news/{code}"  # the URL fetched: every other is refused
+        for field in ("title", "kicker", "lead", "body", "source", "published_at_raw"):
+            assert item[field] is None or harmless(item[field]), (code, field)
+        assert all(len(i) <= 2048 and i.startswith(("http://", "https://")) for i in item["images"]), code
+    stats = closing_stats(result.stderr)
+    assert stats.get("newscrawl/url/unsafe_canonical") == 1  # 700043's javascript:
+    assert stats.get("newscrawl/url/offsite_canonical") == 7  # 700044's evil.example, every og:url
+    assert items["700045"]["images"] == [f"{site}{PREFIX}{IMAGE_PATH}"]  # trafilatura skips the 2 MB one itself
+    assert not [k for k in stats if k.startswith("newscrawl/dropped/")]

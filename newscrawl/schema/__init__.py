@@ -17,7 +17,10 @@ TABLE_HEADER = "| field | type | meaning | example |\n|---|---|---|---|"
 
 @cache
 def _load() -> str:
-    return SCHEMA_PATH.read_text(encoding="utf-8")
+    """Through the package loader, not the path: under Scrapyd the package is inside a zipped egg."""
+    import pkgutil
+
+    return pkgutil.get_data(__name__, "item.schema.json").decode("utf-8")
 
 
 def load() -> dict:
@@ -26,7 +29,7 @@ def load() -> dict:
 
 
 def validator():
-    """A draft 2020-12 validator that also checks `format` (date-time, uri), not only annotates it."""
+    """A draft 2020-12 validator that also checks `format` (date-time, iri), not only annotates it."""
     from jsonschema import Draft202012Validator
 
     return Draft202012Validator(load(), format_checker=Draft202012Validator.FORMAT_CHECKER)
@@ -41,7 +44,8 @@ def errors(item: dict) -> list[str]:
 def _noun(prop: dict) -> str:
     if prop.get("pattern") == "^[0-9]+$":
         return "string of ASCII digits"
-    return {"date-time": "date-time string", "uri": "URL string"}.get(prop.get("format"), "string")
+    nouns = {"date-time": "date-time string", "iri": "URL string", "uri": "URL string"}
+    return nouns.get(prop.get("format"), "string")
 
 
 def type_text(prop: dict) -> str:

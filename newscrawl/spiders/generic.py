@@ -20,11 +20,13 @@ with a site spider's (`tabnak`). `news_code` is the URL's numeric id, else a has
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import parse_qsl, urlsplit
 
+import lxml.html
 from parsel import Selector
 from scrapy.http import TextResponse
 from scrapy.utils.gz import gunzip, gzip_magic_number
@@ -33,7 +35,8 @@ from w3lib.url import canonicalize_url
 
 from newscrawl import metadata
 from newscrawl.dates import parse_iso, parse_jalali, to_tehran_iso
-from newscrawl.html import xml_text
+from newscrawl.html import parse_page, xml_text
+from newscrawl.sanitize import MAX_URL_LENGTH, clean_url, url_problem
 from newscrawl.spiders.base import ArgumentError, NewsSpider, _truthy, strip_date_label
 from newscrawl.text import normalize
 
@@ -97,6 +100,42 @@ def url_hash_code(url: str) -> str:
 
 def news_code_for(url: str) -> str:
     return url_news_code(url) or url_hash_code(url)
+
+
+#: a bigger urls_file is refused (half a million long URLs; /dev/zero is not read forever)
+MAX_URLS_FILE_BYTES = 64 * 1024 * 1024
+_URL_PROBLEMS = {"too_long": f"longer than {MAX_URL_LENGTH:,} characters",
+                 "not_http": "not an absolute http(s) URL",
+                 "invalid": "not a URL (a space, a control character or a character URLs cannot hold)"}
+
+
+def read_urls_file(path: str) -> list[str]:
+    """The URLs of a `urls_file`: one a line, blank lines and «#» comments skipped, UTF-8 (a BOM allowed).
+
+    An error names the line and the reason, never the line: the file may be anything, and under Scrapyd
+    `urls_file=/etc/passwd` must not put the file's first line in the job's log."""
+    try:
+        with Path(path).open("rb") as file:
+            data = file.read(MAX_URLS_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ArgumentError(f"urls_file: cannot read {path}: {exc.strerror or type(exc).__name__}") from None
+    if len(data) > MAX_URLS_FILE_BYTES:
+        raise ArgumentError(f"urls_file: {path} is larger than {MAX_URLS_FILE_BYTES // 2**20} MB; split it")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ArgumentError(f"urls_file: {path} line {line}: not UTF-8 text") from None
+    urls = []
+    for number, line in enumerate(text.split("\n"), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        problem = url_problem(line)
+        if problem:
+            raise ArgumentError(f"urls_file: {path} line {number}: {_URL_PROBLEMS[problem]}")
+        urls.append(line)
+    return urls
 
 
 def _split_urls(value: str | None) -> list[str]:
@@ -224,12 +263,7 @@ class GenericSpider(NewsSpider):
         urls = [given["url"]] if "url" in given else []
         urls += _split_urls(given.get("urls"))
         if "urls_file" in given:
-            try:
-                lines = Path(given["urls_file"]).read_text(encoding="utf-8").splitlines()
-            except (OSError, UnicodeDecodeError) as exc:
-                reason = getattr(exc, "strerror", None) or "not UTF-8 text"
-                raise ArgumentError(f"urls_file: cannot read {given['urls_file']}: {reason}") from None
-            urls += [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
+            urls += read_urls_file(given["urls_file"])
         feeds, sitemaps = _split_urls(given.get("feed")), _split_urls(given.get("sitemap"))
         for label, values in (("url", urls), ("feed", feeds), ("sitemap", sitemaps)):
             for value in values:
@@ -376,7 +410,8 @@ class GenericSpider(NewsSpider):
             self.logger.info("not an article page (no article metadata, no date with a news id): %s", response.url)
             return None
         # a fresh parse (3 ms) is cheaper than copying the response's tree (18 ms on a 170 kB page)
-        tree = Selector(text=response.text).root
+        # libxml2 gives up past 2,048 open elements; parse_page then reads a flattened copy (issue 13)
+        tree = parse_page(response.body, response.encoding, response.url, lxml.html.HTMLParser)
         paragraphs, images = body_paragraphs(tree, self.settings.getbool("NEWSCRAWL_GENERIC_FAST"))
         loader.add_value("body", self.clean_body(paragraphs, title, lead))
         section = metadata.meta(response, "article:section")
@@ -411,13 +446,31 @@ class GenericSpider(NewsSpider):
         return out
 
     def canonical_url(self, response, code: str | None = None) -> str:
-        """rel=canonical, og:url or the URL fetched: the first on the fetched page's own site."""
-        site = registered_domain(urlsplit(response.url).hostname or "")
+        """rel=canonical, og:url or the URL fetched: the first on the fetched page's own site (its
+        registered domain, and its port when either names one). One that is no absolute http(s) URL or is
+        longer than MAX_URL_LENGTH is skipped and counted as `newscrawl/url/unsafe_canonical`, one on
+        another site as `newscrawl/url/offsite_canonical`."""
+        fetched = urlsplit(response.url)
+        site = registered_domain(fetched.hostname or "")
         for href in (response.xpath('//link[@rel="canonical"]/@href').get(), metadata.meta(response, "og:url")):
             if not href or not href.strip():
                 continue
-            url = response.urljoin(href.strip())
-            parts = urlsplit(url)
-            if parts.scheme in ("http", "https") and registered_domain(parts.hostname or "") == site:
-                return url.split("#", 1)[0]
+            url, problem = clean_url(response.urljoin(href.strip()))
+            if url:
+                parts = urlsplit(url)
+                if registered_domain(parts.hostname or "") == site and _same_port(parts, fetched):
+                    return url.split("#", 1)[0]
+                problem = "offsite"
+            kind = "offsite" if problem == "offsite" else "unsafe"
+            self.crawler.stats.inc_value(f"newscrawl/url/{kind}_canonical")
+            level = logging.WARNING if kind == "unsafe" else logging.INFO  # an off-site one is harmless
+            self.logger.log(level, "ignored the %s canonical URL of %s (%s)", kind, response.url, problem)
         return response.url.split("#", 1)[0]
+
+
+def _same_port(parts, fetched) -> bool:
+    """Both on their scheme's default port (http and https are one site), or on the same port."""
+    if parts.port is None and fetched.port is None:
+        return True
+    defaults = {"http": 80, "https": 443}
+    return (parts.port or defaults[parts.scheme]) == (fetched.port or defaults.get(fetched.scheme))
