@@ -58,15 +58,16 @@ def site():
         yield base
 
 
-def crawl(tmp_path, base: str, *args: str, chromium: str = "", debug: bool = False):
-    """`scrapy crawl tabnak` against `base`; returns (log, stats from Scrapy's closing dump)."""
+def crawl(tmp_path, base: str, *args: str, chromium: str = "", debug: bool = False, code: int = 0):
+    """`scrapy crawl tabnak` against `base`, exiting with `code` (1: a failed health check); returns (log,
+    stats from Scrapy's closing dump)."""
     env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path / "data"), NEWSCRAWL_FEED=str(tmp_path / "items.jsonl"),
                      NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/news.sqlite3")
     if chromium:
         env["NEWSCRAWL_CHROMIUM"] = chromium
     result = run_scrapy("crawl", "tabnak", "-a", f"base_url={base}", *args, *FAST,
                         "-L", "DEBUG" if debug else "INFO", env=env, timeout=120)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == code, result.stderr[-3000:]
     return result.stderr, closing_stats(result.stderr)
 
 
@@ -121,9 +122,11 @@ def test_cookie_challenge_passes_after_the_reload(site, tmp_path, chromium):
 def test_challenge_that_rendering_cannot_pass_is_an_error_with_the_url(site, tmp_path, chromium):
     url = f"{site}/jsgate/fa/news/{GATE_REFUSED}"
     log, stats = crawl(tmp_path, site + "/jsgate", "-a", f"url={url}", "-s", "NEWSCRAWL_RENDER_WAIT=2",
-                       chromium=chromium)
+                       chromium=chromium, code=1)  # the one article asked for was not stored: a failed run
     errors = [line for line in log.splitlines() if " ERROR: " in line]
-    assert errors == [next(line for line in errors if url in line and "did not help" in line)]
+    assert len(errors) == 2, errors  # one line each: the page, the verdict
+    assert url in errors[0] and "did not help" in errors[0]
+    assert "health check failed" in errors[1] and "items were stored where items were expected" in errors[1]
     assert stats["newscrawl/render/retried"] == 1
     assert stats["newscrawl/render/failed"] == 1
     assert stored_codes(tmp_path) == []
@@ -147,7 +150,8 @@ def test_pages_are_closed_bounded_and_contexts_replaced(site, tmp_path, chromium
 @pytest.mark.parametrize("prefix", ["", "/broken"])
 def test_plain_crawl_never_starts_the_browser(site, tmp_path, prefix):
     """The demo archive, and /broken (half its articles have neither the expected title nor body)."""
-    log, stats = crawl(tmp_path, site + prefix, *ARCHIVE)
+    # /broken fails its coverage health check (exit 1), and still needs no browser
+    log, stats = crawl(tmp_path, site + prefix, *ARCHIVE, code=1 if prefix else 0)
     assert browser_keys(stats) == []
     assert "Starting download handler" not in log and "Launching browser" not in log
     if prefix == "":

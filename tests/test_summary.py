@@ -63,7 +63,7 @@ def test_text_report(db):
     assert line(out, "tags") == ["tags", "60.0%", "33.3%", "100%"]
     assert line(out, "images") == ["images", "20.0%", "33.3%", "0%"]
     assert line(out, "source") == ["source", "20.0%", "0%", "50.0%"]
-    newest = out.split("newest:\n")[1].splitlines()
+    newest = out.split("newest:\n")[1].split("\n\n")[0].splitlines()
     assert newest == ["  2018-07-21T00:20:00+04:30  isna/556  عنوان 556",
                       "  2018-03-22T19:40:00+04:30  isna/555  عنوان 555",
                       "  2018-03-22T01:30:00+04:30  tabnak/818301  عنوان 818301",
@@ -183,3 +183,24 @@ def test_html_renders_in_chromium(page_file):
             assert page.locator("#newest li").count() == 4
         finally:
             browser.close()
+
+
+def test_html_escapes_stored_values_and_links_only_http(tmp_path):
+    """Issue 14: a stored `javascript:` url is text, not a link; markup in any stored value is escaped;
+    a Content-Security-Policy forbids scripts and fetches anyway."""
+    from tests.test_export import ITEMS
+
+    evil = dict(ITEMS[0], news_code="818399", url="javascript:alert(document.cookie)//www.tabnak.ir/fa/news/1",
+                title="<svg/onload=alert(1)>", site="tab<b>nak")
+    url = fill(f"sqlite:///{tmp_path}/evil.sqlite3", items=[*ITEMS, evil])
+    result = summary(url, "--days", "200", "--html", str(tmp_path / "s.html"))
+    assert result.returncode == 0, result.stderr
+    text = (tmp_path / "s.html").read_text("utf-8")
+    assert "javascript:" not in re.sub(r'<script type="application/json" id="data">.*?</script>', "", text, flags=re.S)
+    assert "<svg/onload" not in text and "<b>nak" not in text
+    assert "&lt;svg/onload=alert(1)&gt;" in text and "tab&lt;b&gt;nak" in text
+    assert all(h.startswith("https://") for h in re.findall(r'href="([^"]+)"', text))
+    csp = re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', text)[1]
+    assert "default-src 'none'" in csp and "script-src 'none'" in csp
+    data = json.loads(re.search(r'id="data">(.*?)</script>', text, re.S)[1])
+    assert data["per_site"]["tab<b>nak"] == 1  # the data block keeps the values, as JSON

@@ -1,9 +1,11 @@
-"""`scrapy summary [--brief] [--days N] [--html FILE]`: what the database holds, at a glance.
+"""`scrapy summary [--brief] [--days N] [--runs N] [--html FILE]`: what the database holds, at a glance.
 
 Articles per site and per Tehran publication day (a text histogram), field coverage per site, the date
-range and the newest items. Everything is counted by the database (GROUP BY), so a large table costs
-one scan and no memory here. `--html` writes the same as one self-contained page: an inline SVG chart,
-no scripts and no external files, so it can be mailed or archived as is.
+range, the newest items and the last crawls per spider from the `crawls` table (newscrawl.history), failed
+ones marked FAILED. Everything is counted by the database (GROUP BY), so a large table costs one scan and
+no memory here. `--html` writes the same as one self-contained page: an inline SVG chart, no scripts and
+no external files, every stored value escaped, links only to http(s) URLs, and a Content-Security-Policy
+that forbids scripts and fetches, so it can be mailed or archived as is.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import datetime as dt
 import html
 import json
 import os
+import re
 import sys
 
 from scrapy.commands import ScrapyCommand
@@ -91,6 +94,17 @@ def gather(engine, days: int = 14, newest: int = 5) -> dict:
     }
 
 
+def recent_runs(engine, per_spider: int) -> dict[str, list[dict]]:
+    """The last runs per spider from the `crawls` table (newscrawl.history), times as text for JSON."""
+    from newscrawl.history import last_runs
+
+    if per_spider < 1:
+        return {}
+    return {spider: [{k: (str(v) if k in ("started_at", "finished_at") and v is not None else v)
+                      for k, v in run.items()} for run in runs]
+            for spider, runs in last_runs(engine, per_spider).items()}
+
+
 def _jalali(day: str) -> str:
     return jalali_str(dt.date.fromisoformat(day))
 
@@ -130,7 +144,28 @@ def render_text(s: dict, width: int = 40) -> str:
         lines.append(f"  {name:<18}{_pct(shares['all']):>7}{cells}")
     lines += ["", "newest:"]
     lines += [f"  {n['published_at']}  {n['site']}/{n['news_code']}  {n['title']}" for n in s["newest"]]
+    lines += ["", "recent crawls (newest first; FAILED: exit code not 0):"]
+    lines += [f"  {_run_line(spider, run)}" for spider, runs in s.get("runs", {}).items() for run in runs] \
+        or ["  none recorded"]
     return "\n".join(lines)
+
+
+def _when(value) -> str:
+    return str(value or "-")[:19].replace("T", " ")
+
+
+def _run_line(spider: str, run: dict) -> str:
+    """One recorded crawl: when, how it ended, what it stored, and FAILED with the reasons."""
+    from newscrawl.history import failed
+
+    verdict = "FAILED" if failed(run) else "ok"
+    why = "; ".join(run.get("health_failures") or [])
+    if run.get("finish_reason") not in ("finished", None) and not why:
+        why = f"finish reason {run['finish_reason']}"
+    return (f"{spider:<10} {_when(run['started_at'])}  {verdict:<6} exit {run['exit_code']}  "
+            f"{run['pages'] or 0} pages, {run['items_stored'] or 0} stored, {run['items_dropped'] or 0} dropped, "
+            f"{run['items_duplicate'] or 0} duplicates  ({run['finish_reason']}; job {run['job_id']})"
+            + (f"  {why}" if verdict == "FAILED" and why else ""))
 
 
 def _pct(share: float) -> str:
@@ -150,12 +185,12 @@ def _chart(s: dict, bar_w: int = 26, gap: int = 6, height: int = 180) -> str:
                 continue
             h = max(1, round(height * n / top))
             y -= h
-            parts.append(f'<rect class="bar" data-day="{day}" data-site="{html.escape(site)}" data-count="{n}" '
+            parts.append(f'<rect class="bar" data-day="{html.escape(day)}" data-site="{html.escape(site)}" data-count="{int(n)}" '
                          f'x="{x}" y="{y}" width="{bar_w}" height="{h}" fill="{color[site]}">'
-                         f'<title>{html.escape(site)} {day} ({_jalali(day)}): {n}</title></rect>')
+                         f'<title>{html.escape(site)} {html.escape(day)} ({_jalali(day)}): {int(n)}</title></rect>')
         parts.append(f'<text x="{x + bar_w / 2}" y="{height + 24}" font-size="9" text-anchor="middle">'
-                     f'{day[5:]}</text><text x="{x + bar_w / 2}" y="{height + 35}" font-size="9" '
-                     f'text-anchor="middle" fill="#666">{_jalali(day)[5:]}</text>')
+                     f'{html.escape(day[5:])}</text><text x="{x + bar_w / 2}" y="{height + 35}" font-size="9" '
+                     f'text-anchor="middle" fill="#666">{html.escape(_jalali(day)[5:])}</text>')
     axis = (f'<line x1="{left - 4}" y1="{height + 10}" x2="{left + len(days) * (bar_w + gap)}" '
             f'y2="{height + 10}" stroke="#999"/><text x="{left - 6}" y="16" font-size="10" '
             f'text-anchor="end">{top}</text><text x="{left - 6}" y="{height + 10}" font-size="10" '
@@ -165,32 +200,56 @@ def _chart(s: dict, bar_w: int = 26, gap: int = 6, height: int = 180) -> str:
             f'height="{height + 45}" viewBox="0 0 {width} {height + 45}">{axis}{"".join(parts)}</svg>')
 
 
+def _link(url, text: str) -> str:
+    """An <a> only for an absolute http(s) URL; anything else (`javascript:`, `data:`) is plain text."""
+    esc = html.escape
+    if isinstance(url, str) and re.match(r"https?://[^\s/]", url, re.I):
+        return f'<a href="{esc(url)}" rel="noopener noreferrer nofollow" dir="rtl">{esc(text)}</a>'
+    return f'<span dir="rtl">{esc(text)}</span>'
+
+
+#: nothing may load or run: no scripts (the JSON block is data), no fetches, no forms, no base URL
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src 'none'; script-src 'none'; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+
 def render_html(s: dict) -> str:
-    """One self-contained page: no script runs, nothing is fetched (article links are only links)."""
+    """One self-contained page: no script runs, nothing is fetched (article links are only links), every
+    value from the database escaped, and a Content-Security-Policy that forbids the rest."""
     esc = html.escape
     sites = s["sites"]
     color = {site: COLORS[i % len(COLORS)] for i, site in enumerate(sites)}
     legend = "".join(f'<span class="key"><i style="background:{color[x]}"></i>{esc(x)}</span>' for x in sites)
-    site_rows = "".join(f'<tr><td>{esc(k)}</td><td class="n">{v}</td><td class="n">{s["undated"].get(k, 0)}</td></tr>'
-                        for k, v in s["per_site"].items())
+    site_rows = "".join(f'<tr><td>{esc(k)}</td><td class="n">{int(v)}</td>'
+                        f'<td class="n">{int(s["undated"].get(k, 0))}</td></tr>' for k, v in s["per_site"].items())
     head = "".join(f"<th>{esc(x)}</th>" for x in sites)
-    day_rows = "".join(f'<tr><td>{d}</td><td>{_jalali(d)}</td>' + "".join(f'<td class="n">{c[x]}</td>' for x in sites)
-                       + f'<td class="n">{sum(c.values())}</td></tr>' for d, c in s["per_day"].items())
-    cov_rows = "".join(f"<tr><td>{f}</td>" + "".join(f'<td class="n">{_pct(v[x])}</td>' for x in ["all", *sites])
+    day_rows = "".join(f'<tr><td>{esc(d)}</td><td>{esc(_jalali(d))}</td>'
+                       + "".join(f'<td class="n">{int(c[x])}</td>' for x in sites)
+                       + f'<td class="n">{int(sum(c.values()))}</td></tr>' for d, c in s["per_day"].items())
+    cov_rows = "".join(f"<tr><td>{esc(f)}</td>" + "".join(f'<td class="n">{esc(_pct(v[x]))}</td>'
+                                                           for x in ["all", *sites])
                        + "</tr>" for f, v in s["coverage"].items())
-    newest = "".join(f'<li><span class="when">{esc(n["published_at"])}</span> {esc(n["site"])}/{esc(n["news_code"])} '
-                     f'<a href="{esc(n["url"])}" dir="rtl">{esc(n["title"] or "")}</a></li>' for n in s["newest"])
-    data = json.dumps(s, ensure_ascii=False).replace("</", "<\\/")
+    newest = "".join(f'<li><span class="when">{esc(str(n["published_at"]))}</span> {esc(str(n["site"]))}/'
+                     f'{esc(str(n["news_code"]))} {_link(n["url"], n["title"] or "")}</li>' for n in s["newest"])
+    run_rows = "".join(_run_row(spider, run) for spider, runs in s.get("runs", {}).items() for run in runs) \
+        or '<tr><td colspan="9">none recorded</td></tr>'
+    # data for scripts elsewhere: no "<", ">" or "&" can end the block or open a tag
+    data = (json.dumps(s, ensure_ascii=False, default=str).replace("<", "\\u003c").replace(">", "\\u003e")
+            .replace("&", "\\u0026"))
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>newscrawl summary</title>
+<html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="{CSP}">
+<meta name="referrer" content="no-referrer">
+<title>newscrawl summary</title>
 <style>
 body{{font-family:sans-serif;margin:2em;color:#222}} table{{border-collapse:collapse;margin-bottom:1em}}
 th,td{{border:1px solid #ccc;padding:2px 8px}} td.n{{text-align:right}} .key{{margin-right:1em}}
 .key i{{display:inline-block;width:10px;height:10px;margin-right:4px}} .when{{color:#666}}
+tr.failed td{{background:#fbe3e4}} td.verdict{{font-weight:bold}}
 </style></head><body>
-<h1>newscrawl: <span id="total">{s['total']}</span> articles</h1>
-<p id="range">published {esc(s['first_published'] or '-')} … {esc(s['last_published'] or '-')};
-last crawled {esc(s['last_crawled'] or '-')}</p>
+<h1>newscrawl: <span id="total">{int(s['total'])}</span> articles</h1>
+<p id="range">published {esc(str(s['first_published'] or '-'))} … {esc(str(s['last_published'] or '-'))};
+last crawled {esc(str(s['last_crawled'] or '-'))}</p>
 <h2>Articles per day (Tehran publication day)</h2>
 <p>{legend}</p>
 {_chart(s)}
@@ -201,9 +260,25 @@ last crawled {esc(s['last_crawled'] or '-')}</p>
 <h2>Field coverage</h2>
 <table id="coverage"><tr><th>field</th><th>all</th>{head}</tr>{cov_rows}</table>
 <h2>Newest</h2><ul id="newest">{newest}</ul>
+<h2>Recent crawls</h2>
+<table id="crawls"><tr><th>spider</th><th>started</th><th>verdict</th><th>exit</th><th>finish reason</th>
+<th>pages</th><th>stored</th><th>dropped</th><th>why</th></tr>{run_rows}</table>
 <script type="application/json" id="data">{data}</script>
 </body></html>
 """
+
+
+def _run_row(spider: str, run: dict) -> str:
+    from newscrawl.history import failed
+
+    esc = html.escape
+    bad = failed(run)
+    why = "; ".join(run.get("health_failures") or []) if bad else ""
+    cells = [spider, _when(run["started_at"]), "FAILED" if bad else "ok", run["exit_code"], run["finish_reason"],
+             run["pages"], run["items_stored"], run["items_dropped"], why]
+    tds = "".join(f'<td class="verdict">{esc(str(c))}</td>' if i == 2 else f"<td>{esc(str(c if c is not None else '-'))}</td>"
+                  for i, c in enumerate(cells))
+    return f'<tr class="{"failed" if bad else "ok"}">{tds}</tr>'
 
 
 class Command(ScrapyCommand):
@@ -212,10 +287,10 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self):
-        return "[--brief] [--days N] [--html FILE]"
+        return "[--brief] [--days N] [--newest N] [--runs N] [--html FILE]"
 
     def short_desc(self):
-        return "Overview of the database: articles per site and day, coverage, newest items"
+        return "Overview of the database: articles per site and day, coverage, newest items, recent crawls"
 
     def add_options(self, parser):
         super().add_options(parser)
@@ -223,18 +298,25 @@ class Command(ScrapyCommand):
         parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
         parser.add_argument("--days", type=int, default=14, help="days in the histogram (default 14)")
         parser.add_argument("--newest", type=int, default=5, help="newest articles listed (default 5)")
+        parser.add_argument("--runs", type=int, default=5, help="recent crawls listed per spider (default 5)")
 
     def run(self, args, opts):
         from sqlalchemy.exc import SQLAlchemyError
 
         from newscrawl.commands.export import ExportError, open_store
 
-        if opts.days < 1 or opts.newest < 0:
-            return self._fail("--days must be at least 1 and --newest at least 0", 2)
+        if opts.days < 1 or opts.newest < 0 or opts.runs < 0:
+            return self._fail("--days must be at least 1, --newest and --runs at least 0", 2)
+        from newscrawl import dburl
+
+        error = dburl.check_environment()  # an unreadable NEWSCRAWL_DATABASE_URL_FILE, said as such
+        if error:
+            return self._fail(error, 2)
         store = None
         try:
             store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
             s = gather(store.engine, days=opts.days, newest=opts.newest)
+            s["runs"] = recent_runs(store.engine, opts.runs)
         except ExportError as exc:
             return self._fail(str(exc))
         except SQLAlchemyError as exc:
