@@ -221,9 +221,24 @@ def test_partition_refuses_a_folder_with_files(db, tmp_path):
     (out / "keep.txt").write_text("mine")
     result = export(db, "--format", "parquet", "--output", str(out), "--partition")
     assert result.returncode == 2
-    assert result.stderr.strip().splitlines() == [f"error: {out} exists and is not an empty folder "
-                                                  "(--partition writes a folder)"]
+    assert result.stderr.strip().splitlines() == [f"error: {out} is not empty (--overwrite replaces an earlier "
+                                                  "partitioned export)"]
+    # --overwrite replaces only an earlier export (site= folders), never a folder holding anything else
+    result = export(db, "--format", "parquet", "--output", str(out), "--partition", "--overwrite")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [f"error: {out} holds 'keep.txt', which is not a site= folder "
+                                                  "of an export; not replaced"]
     assert sorted(p.name for p in out.iterdir()) == ["keep.txt"]
+
+
+def test_overwrite_replaces_a_partitioned_export(db, tmp_path):
+    out = tmp_path / "dataset"
+    ok(export(db, "--output", str(out), "--partition", "--format", "jsonl"))
+    assert {p.name for p in out.iterdir()} == {"site=isna", "site=tabnak"}
+    ok(export(db, "--output", str(out), "--partition", "--format", "jsonl", "--overwrite", "--site", "isna"))
+    files = sorted(str(p.relative_to(out)) for p in out.rglob("*") if p.is_file())
+    assert files == ["site=isna/date=2018-03-22/part-0.jsonl", "site=isna/date=2018-07-21/part-0.jsonl"]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []  # no temporary left
 
 
 def test_partition_fills_an_empty_folder_and_filters_apply(db, tmp_path):
@@ -256,7 +271,11 @@ def test_progress_lines_when_stderr_is_not_a_terminal(db, tmp_path):
 
 @pytest.mark.parametrize(("args", "code", "message"), [
     (["--format", "xml", "--output", "x.xml"], 2, "error: format: 'xml' is not one of jsonl, csv, parquet"),
-    (["--output", "x.csv"], 2, "error: give --format jsonl, csv or parquet"),
+    (["--output", "x.txt"], 2, "error: give --format: "),
+    (["--output", "-"], 2, "error: give --format jsonl, csv or parquet with --output -"),
+    (["--output", "-", "--format", "csv", "--partition"], 2, "error: --partition writes a folder, not standard"),
+    (["--output", "x.csv", "--overwrite"], 2, "error: --overwrite is for --partition"),
+    (["--output", "x.csv", "--progress", "-1"], 2, "error: progress: -1 is negative; give N >= 0"),
     (["--format", "csv"], 2, "error: give --output PATH"),
     (["--format", "csv", "--output", "x.csv", "--since", "1397/13/01"], 2,
      "error: since: '1397/13/01' is not a valid Jalali date"),
@@ -292,7 +311,7 @@ def test_unreachable_postgresql_hides_the_password(tmp_path):
     result = export(url, "--format", "csv", "--output", str(tmp_path / "x.csv"))
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: cannot open database postgresql+psycopg://news:***@")
+    assert len(lines) == 1 and lines[0].startswith("error: cannot open database postgresql+psycopg://***@")
     assert "s3cr3t" not in result.stderr
 
 
@@ -373,3 +392,72 @@ def test_parquet_is_written_in_batches(db, tmp_path, monkeypatch):
     assert (written, files) == (5, 1)
     meta = pq.ParquetFile(tmp_path / "b.parquet").metadata
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [2, 2, 1]
+
+
+# -- standard output, format from the extension, schema --validate on other formats ---------------------------
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "parquet"])
+def test_output_dash_writes_to_standard_output(db, tmp_path, fmt):
+    """`--output -`: the data alone on stdout (the summary line goes to stderr), the same bytes as a file
+    export (Parquet: the same table)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = scrapy_env(NEWSCRAWL_DATABASE_URL=db)
+    piped = subprocess.run([sys.executable, "-m", "scrapy", "export", "--output", "-", "--format", fmt], cwd=ROOT,
+                           env=env, capture_output=True, timeout=120)
+    assert piped.returncode == 0, piped.stderr.decode()[-2000:]
+    assert piped.stderr.decode().strip().splitlines()[-1] == "exported 5 articles to standard output"
+    out = tmp_path / f"file.{fmt}"
+    ok(export(db, "--output", str(out)))  # the format from the extension
+    if fmt == "parquet":
+        import io
+
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(io.BytesIO(piped.stdout)).equals(pq.read_table(out))
+    else:
+        assert piped.stdout == out.read_bytes()
+    if fmt == "csv":
+        assert piped.stdout.startswith(b"\xef\xbb\xbfsite,news_code,")
+
+
+@pytest.mark.parametrize(("name", "first"), [("a.jsonl", b'{"site"'), ("a.ndjson", b'{"site"'),
+                                            ("a.csv", b"\xef\xbb\xbfsite,"), ("a.parquet", b"PAR1")])
+def test_format_from_the_extension(db, tmp_path, name, first):
+    ok(export(db, "--output", str(tmp_path / name)))
+    assert (tmp_path / name).read_bytes().startswith(first)
+
+
+def _validate(path):
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    return subprocess.run([sys.executable, "-m", "newscrawl.schema", "--validate", str(path)], cwd=ROOT,
+                          env=scrapy_env(), capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.parametrize(("name", "says"), [
+    ("x.parquet", "is a Parquet file, not JSON Lines (one JSON object per line)"),
+    ("x.csv", "looks like CSV or other text, not JSON Lines (one JSON object per line; first line: 'site,news_code,"),
+])
+def test_validate_says_in_one_line_that_a_file_is_not_json_lines(db, tmp_path, name, says):
+    ok(export(db, "--output", str(tmp_path / name)))
+    result = _validate(tmp_path / name)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [result.stderr.strip()]
+    assert result.stderr.strip().startswith(f"error: {tmp_path / name} {says}")
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
+def test_validate_reads_an_export_as_json_lines(db, tmp_path):
+    ok(export(db, "--output", str(tmp_path / "x.jsonl")))
+    result = _validate(tmp_path / "x.jsonl")
+    assert (result.returncode, result.stderr.strip()) == (0, "5 of 5 items valid")
+    (tmp_path / "bad.jsonl").write_bytes((tmp_path / "x.jsonl").read_bytes() + b"\xff\xfe\n")
+    result = _validate(tmp_path / "bad.jsonl")
+    assert result.returncode == 2
+    assert result.stderr.strip() == f"error: {tmp_path / 'bad.jsonl'}:6: not UTF-8 text; JSON Lines is UTF-8"

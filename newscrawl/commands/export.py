@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import io
 import json
 import os
 import shutil
@@ -30,9 +31,14 @@ from pathlib import Path
 from scrapy.commands import ScrapyCommand
 
 from newscrawl.dates import TEHRAN, parse_date_arg, parse_iso
+from newscrawl.exporters import CSV_ENCODING, csv_row
 from newscrawl.items import FIELDS, LIST_FIELDS
 
 FORMATS = ("jsonl", "csv", "parquet")
+#: --format when it is absent, from the output's extension
+EXTENSIONS = {".jsonl": "jsonl", ".jl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".parquet": "parquet",
+              ".pq": "parquet"}
+STDOUT = "-"
 BATCH_ROWS = 10_000  # Parquet record batch (and row group) size, at most...
 BATCH_CHARS = 16_000_000  # ...and at most this much text, so long bodies do not multiply the memory used
 READ_CHUNK = 1_000  # rows fetched from the database at a time
@@ -181,33 +187,44 @@ def iter_rows(engine, filters: Filters) -> Iterator[dict]:
 
 
 # -- writers ------------------------------------------------------------------------------------------
-class JsonlWriter:
+class _TextFile:
+    """A text file on a path, or on a binary stream (standard output), which is left open at the end."""
+
+    def __init__(self, target, encoding: str, newline: str):
+        if isinstance(target, Path):
+            self.fh, self.owned = open(target, "w", encoding=encoding, newline=newline), True
+        else:
+            self.fh, self.owned = io.TextIOWrapper(target, encoding=encoding, newline=newline), False
+
+    def close(self) -> None:
+        if self.owned:
+            self.fh.close()
+        else:
+            self.fh.flush()
+            self.fh.detach()
+
+
+class JsonlWriter(_TextFile):
     """One item per line, UTF-8, Persian unescaped: exactly the lines of the crawl's feed."""
 
-    def __init__(self, path: Path):
-        self.fh = open(path, "w", encoding="utf-8", newline="\n")
+    def __init__(self, target):
+        super().__init__(target, "utf-8", "\n")
 
     def write(self, row: dict) -> None:
         self.fh.write(json.dumps(row, ensure_ascii=False) + "\n")
 
-    def close(self) -> None:
-        self.fh.close()
 
+class CsvWriter(_TextFile):
+    """The CSV dialect of newscrawl.exporters (a crawl's CSV feeds use it too): UTF-8 with a BOM, a header,
+    lists as JSON arrays, null as an empty cell."""
 
-class CsvWriter:
-    """UTF-8 with a BOM and a header; lists as JSON arrays, null as an empty cell."""
-
-    def __init__(self, path: Path):
-        self.fh = open(path, "w", encoding="utf-8-sig", newline="")
+    def __init__(self, target):
+        super().__init__(target, CSV_ENCODING, "")
         self.out = csv.writer(self.fh)
         self.out.writerow(FIELDS)
 
     def write(self, row: dict) -> None:
-        self.out.writerow([json.dumps(row[name], ensure_ascii=False) if name in LIST_FIELDS
-                           else row[name] for name in FIELDS])
-
-    def close(self) -> None:
-        self.fh.close()
+        self.out.writerow(csv_row(row, FIELDS))
 
 
 def arrow_schema(columns=FIELDS):
@@ -231,7 +248,7 @@ class ParquetWriter:
     In a partition the `site` column is left out, as pyarrow's write_dataset and Spark do: the folder
     name holds it, and pandas.read_parquet refuses a dataset where both do."""
 
-    def __init__(self, path: Path, partitioned: bool = False):
+    def __init__(self, path, partitioned: bool = False):
         import pyarrow.parquet as pq
 
         self.columns = [name for name in FIELDS if not (partitioned and name == "site")]
@@ -335,12 +352,21 @@ class Progress:
 
 
 # -- the export ----------------------------------------------------------------------------------------
-def prepare_output(output: Path, partition: bool) -> Path:
-    """Check OUTPUT can be written and return the temporary path to write instead."""
+def prepare_output(output: Path, partition: bool, overwrite: bool = False) -> Path:
+    """Check OUTPUT can be written and return the temporary path to write instead. With `overwrite`, a
+    partitioned folder may be replaced, but only one that holds nothing but `site=` folders (an export's):
+    `--output . --partition --overwrite` must not delete a working folder."""
     if partition:
-        if output.is_file() or (output.is_dir() and any(output.iterdir())):
-            raise ExportError(f"{output} exists and is not an empty folder (--partition writes a folder)",
-                              usage=True)
+        if output.is_file():
+            raise ExportError(f"{output} is a file (--partition writes a folder)", usage=True)
+        if output.is_dir() and any(output.iterdir()):
+            if not overwrite:
+                raise ExportError(f"{output} is not empty (--overwrite replaces an earlier partitioned export)",
+                                  usage=True)
+            foreign = [p.name for p in output.iterdir() if not (p.is_dir() and p.name.startswith("site="))]
+            if foreign:
+                raise ExportError(f"{output} holds {foreign[0]!r}, which is not a site= folder of an export; "
+                                  "not replaced", usage=True)
     elif output.is_dir():
         raise ExportError(f"{output} is a folder; give a file name (or use --partition)", usage=True)
     try:
@@ -357,11 +383,13 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def export(engine, fmt: str, output: Path, filters: Filters, partition: bool = False,
-           progress_every: int = 10_000) -> tuple[int, int]:
-    """Write the matching articles to `output`; return (articles, files). Nothing is left behind on
-    failure, and an existing `output` is only replaced once the new one is complete."""
-    temp = prepare_output(output, partition)
+def export(engine, fmt: str, output: Path | None, filters: Filters, partition: bool = False,
+           progress_every: int = 10_000, overwrite: bool = False) -> tuple[int, int]:
+    """Write the matching articles to `output` (None: standard output); return (articles, files). Nothing
+    is left behind on failure, and an existing `output` is only replaced once the new one is complete."""
+    if output is None:
+        return _export_stdout(engine, fmt, filters, progress_every)
+    temp = prepare_output(output, partition, overwrite)
     progress = Progress(count(engine, filters), progress_every)
     written = read = 0
     try:
@@ -378,13 +406,53 @@ def export(engine, fmt: str, output: Path, filters: Filters, partition: bool = F
         finally:
             sink.close()
             progress.done(read, written)
+        old = None
         if partition and output.is_dir():
-            output.rmdir()  # empty, checked above
+            old = output.with_name(f".{output.name}.old-{os.getpid()}")
+            os.replace(output, old)  # empty, or an earlier export (--overwrite), checked above
         os.replace(temp, output)
+        if old is not None:
+            _remove(old)
     except BaseException:
         _remove(temp)
         raise
     return written, sink.files
+
+
+def _export_stdout(engine, fmt: str, filters: Filters, progress_every: int) -> tuple[int, int]:
+    """`--output -`: rows straight to standard output (no temporary file; a failure leaves a partial
+    stream and a non-zero exit)."""
+    progress = Progress(count(engine, filters), progress_every)
+    written = read = 0
+    sys.stdout.flush()
+    sink = Sink(fmt, sys.stdout.buffer, False)
+    try:
+        for row in iter_rows(engine, filters):
+            read += 1
+            if filters.matches(row):
+                sink.write(row)
+                written += 1
+            progress.update(read, written)
+    finally:
+        sink.close()
+        progress.done(read, written)
+    return written, 1
+
+
+def output_format(fmt: str | None, output: str, partition: bool) -> str:
+    """--format, else the output's extension; a one-line usage error when neither says."""
+    if fmt:
+        if fmt not in FORMATS:
+            raise ExportError(f"format: {fmt!r} is not one of {', '.join(FORMATS)}", usage=True)
+        return fmt
+    if output == STDOUT:
+        raise ExportError("give --format jsonl, csv or parquet with --output -", usage=True)
+    found = EXTENSIONS.get(Path(output).suffix.lower())
+    if found is None:
+        known = ", ".join(EXTENSIONS)
+        raise ExportError(f"give --format: {output!r} does not end in a format's extension ({known})",
+                          usage=True)
+    return found
 
 
 def _arrow_errors() -> tuple[type[BaseException], ...]:
@@ -399,16 +467,18 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self):
-        return ("--format {jsonl,csv,parquet} --output PATH [--site S] [--since D] [--until D] "
-                "[--category C] [--tag T] [--partition]")
+        return ("--output PATH|- [--format {jsonl,csv,parquet}] [--site S] [--since D] [--until D] "
+                "[--category C] [--tag T] [--partition [--overwrite]] [--progress N]")
 
     def short_desc(self):
         return "Export articles from the database as JSON Lines, CSV or Parquet"
 
     def add_options(self, parser):
         super().add_options(parser)
-        parser.add_argument("--format", dest="fmt", metavar="FORMAT", help="jsonl, csv or parquet")
-        parser.add_argument("--output", metavar="PATH", help="the file, or with --partition the folder")
+        parser.add_argument("--format", dest="fmt", metavar="FORMAT",
+                            help="jsonl, csv or parquet (default: from the output's extension)")
+        parser.add_argument("--output", metavar="PATH",
+                            help="the file, - for standard output, or with --partition the folder")
         parser.add_argument("--site", action="append", metavar="S", help="only this site (repeatable)")
         parser.add_argument("--since", metavar="D", help="from this Tehran day: Jalali 1397/04/29 or Gregorian 2018-07-20")
         parser.add_argument("--until", metavar="D", help="to this Tehran day, inclusive")
@@ -417,6 +487,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--tag", action="append", metavar="T", help="articles tagged T (repeatable)")
         parser.add_argument("--partition", action="store_true",
                             help="write OUTPUT/site=S/date=YYYY-MM-DD/part-0.EXT (hive layout)")
+        parser.add_argument("--overwrite", action="store_true",
+                            help="with --partition: replace an earlier export in OUTPUT")
         parser.add_argument("--progress", type=int, default=10_000, metavar="N",
                             help="a progress line every N articles (0: none; default 10000)")
 
@@ -427,18 +499,29 @@ class Command(ScrapyCommand):
         try:
             if args:
                 raise ExportError(f"unexpected argument {args[0]!r}", usage=True)
-            if opts.fmt not in FORMATS:
-                raise ExportError(f"format: {opts.fmt!r} is not one of {', '.join(FORMATS)}"
-                                  if opts.fmt else "give --format jsonl, csv or parquet", usage=True)
             if not opts.output:
-                raise ExportError("give --output PATH", usage=True)
+                raise ExportError("give --output PATH (or - for standard output)", usage=True)
+            fmt = output_format(opts.fmt, opts.output, opts.partition)
+            to_stdout = opts.output == STDOUT
+            if to_stdout and opts.partition:
+                raise ExportError("--partition writes a folder, not standard output", usage=True)
+            if opts.overwrite and not opts.partition:
+                raise ExportError("--overwrite is for --partition (a file is always replaced)", usage=True)
+            if opts.progress < 0:
+                raise ExportError(f"progress: {opts.progress} is negative; give N >= 0 (0: no progress lines)",
+                                  usage=True)
             filters = Filters.from_options(opts)
+            from newscrawl import dburl
+
+            error = dburl.check_environment()
+            if error:
+                raise ExportError(error, usage=True)
             store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
             from scrapy.spiderloader import get_spider_loader
 
             check_sites(store.engine, filters, get_spider_loader(self.settings).list())
-            total, files = export(store.engine, opts.fmt, Path(opts.output), filters, opts.partition,
-                                  max(0, opts.progress))
+            total, files = export(store.engine, fmt, None if to_stdout else Path(opts.output), filters,
+                                  opts.partition, opts.progress, opts.overwrite)
         except ExportError as exc:
             return self._fail(str(exc), 2 if exc.usage else 1)
         except SQLAlchemyError as exc:
@@ -453,7 +536,10 @@ class Command(ScrapyCommand):
             if store is not None:
                 store.close()
         where = f"{opts.output} ({files} files)" if opts.partition else opts.output
-        print(f"exported {total:,} articles to {where}")
+        if opts.output == STDOUT:  # the data is on standard output
+            print(f"exported {total:,} articles to standard output", file=sys.stderr)
+        else:
+            print(f"exported {total:,} articles to {where}")
 
     def _fail(self, message: str, code: int = 1) -> None:
         print(f"error: {message}", file=sys.stderr)
