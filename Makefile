@@ -23,9 +23,10 @@ demo: install
 	NEWSCRAWL_REPLAY=$(DEMO) NEWSCRAWL_FEED=data/tabnak.jsonl $(SCRAPY) crawl tabnak -a mode=rss --logfile data/demo.log -L INFO
 	$(SCRAPY) summary --brief
 
-## The whole suite (unit, real pages, end-to-end crawls, PostgreSQL, Redis, Scrapyd, Chromium)
+## The whole suite (unit, real pages, end-to-end crawls, PostgreSQL, Redis, Scrapyd, Chromium), two
+## workers (pytest-xdist; a test file stays on one worker, with its module's test site)
 test: install
-	$(PY) -m pytest -q -ra
+	$(PY) -m pytest -q -ra -n 2 --dist loadfile
 
 ## Lint
 lint: install

@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--output PATH] [--only extract,crawl,storage,memory]`: run the benchmarks,
+"""`python -m bench [--quick] [--output PATH] [--only extract,crawl,storage,memory,crash]`: run the benchmarks,
 print a table and write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
 
-SECTIONS = ("extract", "crawl", "storage", "memory")
+SECTIONS = ("extract", "crawl", "storage", "memory", "crash")
 
 
 def _num(value, digits: int = 0) -> str:
@@ -62,6 +62,14 @@ def table(r: dict) -> str:
             _num(r["bytes_per_known_article"], 1), target="a few")
         add("spider's per-process URL set / Scrapy dupefilter, per URL (bytes)",
             f"{r['seen_set_bytes_per_url']} / {r['dupefilter_bytes_per_url']}")
+    if "listing_100k_rss_mb" in r:
+        add(f"peak RSS, crawl of one {r['listing_links']:,}-link listing, {r['listing_pages']:,} pages (MB)",
+            f"{r['listing_100k_rss_mb']:.1f}", target="< 200")
+    for scenario, label in (("plain", "without JOBDIR"), ("jobdir", "with JOBDIR")):
+        if f"crash_{scenario}_missing" in r:
+            counts = [r[f"crash_{scenario}_{k}"] for k in ("missing", "duplicated", "one_store_only")]
+            add(f"crash harness, {r['crash_articles']:,} articles stopped {r['crash_stops']} times {label}: "
+                "missing / duplicated / in one store only", " / ".join(map(str, counts)), target="0 / 0 / 0")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -88,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import scrapy
 
-    from bench import crawl, extract, memory, storage
+    from bench import crash, crawl, extract, memory, storage
 
     results: dict = {}
     started = time.perf_counter()
@@ -101,8 +109,12 @@ def main(argv: list[str] | None = None) -> int:
                 results.update(crawl.run(articles, rounds))
             elif section == "storage":
                 results.update(storage.run(quick=args.quick, postgres=not args.no_postgres))
+            elif section == "crash":
+                results.update(crash.run(*((600, 2) if args.quick else (20_000, 8))))
             else:
                 results.update(memory.run(*((60, 120, 2_000) if args.quick else (500, 5_000, 200_000))))
+                results.update(memory.listing_crawl(*((2_000, None) if args.quick else
+                                                      (memory.LISTING_LINKS, memory.LISTING_PAGES))))
         except RuntimeError as exc:
             print(f"error: {section}: {exc}", file=sys.stderr)
             return 1

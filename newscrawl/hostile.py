@@ -64,8 +64,15 @@ CASES: dict[int, tuple[str, str]] = {
              "stored; the title from og:title is plain text (newscrawl.sanitize)"),
     700027: ("a short page in windows-1256 bytes, no charset anywhere",
              "stored, correct Persian (charset_normalizer alone guesses wrong on so little text)"),
+    700028: ("UTF-8, declared in Content-Type and <meta>, one invalid byte (0xFF) in a trailing HTML comment",
+             "stored, correct Persian; newscrawl/encoding/invalid_bytes 1 (read as windows-1256 before issue 13)"),
+    700029: ("UTF-8 bytes declared windows-1252 in Content-Type and <meta>",
+             "stored, correct Persian (newscrawl.guards); newscrawl/encoding/override/cp1252->utf-8"),
+    700030: ("windows-1256 bytes declared UTF-8 in Content-Type and <meta> (old text in a new template)",
+             "stored, correct Persian (newscrawl.guards); newscrawl/encoding/override/utf-8->cp1256"),
 }
-GOOD_IDS = (700001, 700002, 700003, 700004, 700011, 700015, 700017, 700019, 700020, 700025, 700026, 700027)
+GOOD_IDS = (700001, 700002, 700003, 700004, 700011, 700015, 700017, 700019, 700020, 700025, 700026, 700027,
+            700028, 700029, 700030)
 CP1256_TITLE = "گزارش ویژه: پیشرفت چشمگیر ژیمناستیک\u200cکاران کشور"
 CP1256_PARAGRAPHS = ("چهار ورزشکار جوان گیلانی در مسابقات آسیایی پنج مدال گرفتند.",
                      "مربی تیم گفت: این پیروزی حاصل تمرین\u200cهای پیگیر یک\u200cساله است.")
@@ -110,6 +117,14 @@ def _send_raw(req, status: int, headers: dict[str, str], chunks, *, close: bool 
         req.close_connection = True
 
 
+def _reply(req, status: int, body: bytes | str = b"", content_type: str = testsite.HTML,
+           headers: dict[str, str] | None = None) -> None:
+    """`req.reply` on a connection closed after it. Why: Twisted's pool silently resends a request once
+    when a reused connection closes without an answer, so 700014/700015 would fail once or not at all
+    depending on which connection their request happened to go out on."""
+    req.reply(status, body, content_type, headers={"Connection": "close", **(headers or {})})
+
+
 def cp1256_page(news_id: int, meta: bool) -> bytes:
     """The article in windows-1256 bytes, the way old Persian CMSs served it: Arabic ي (cp1256 has no
     Persian ی) and character references for what the code page lacks (Persian digits)."""
@@ -144,6 +159,30 @@ def no_h1_page(news_id: int) -> str:
                   f'{INJECTED_TITLE_TEXT}&lt;b&gt;!&lt;/b&gt;">', html, count=1)
 
 
+#: 700028 and 700029: UTF-8 text with ZWNJs (U+200C) and the Persian ی, which windows-1256 lacks
+UTF8_TITLE = "پیش\u200cبینی هواشناسی: بارش\u200cهای پراکنده در شمال کشور"
+UTF8_PARAGRAPHS = ("کارشناسان می\u200cگویند بارش\u200cها تا پایان هفته ادامه دارد.",
+                   "رانندگان باید در جاده\u200cهای کوهستانی با احتیاط بیشتری رانندگی کنند.")
+#: the trailing comment of 700028: one byte that is not UTF-8 (0xFF never is)
+BAD_BYTE_COMMENT = b"<!-- page cache \xff -->\n"
+
+
+def utf8_page(news_id: int, declared: str) -> bytes:
+    """The article in UTF-8 bytes, declared `declared` in its <meta> tags (the Content-Type is the
+    handler's); 700028 also ends with BAD_BYTE_COMMENT."""
+    html = page(news_id, title=UTF8_TITLE, paragraphs=UTF8_PARAGRAPHS)
+    meta = '<meta http-equiv="Content-Type" content="text/html; charset=utf-8"> <meta charset="utf-8">'
+    assert meta in html
+    html = html.replace(meta, meta.replace("utf-8", declared))
+    return html.encode("utf-8") + (BAD_BYTE_COMMENT if news_id == 700028 else b"")
+
+
+def cp1256_declared_utf8_page(news_id: int) -> bytes:
+    """cp1256_page's bytes under <meta> tags that say UTF-8 (the header says so too)."""
+    html = page(news_id, title=CP1256_TITLE, paragraphs=CP1256_PARAGRAPHS)
+    return html.replace("ی", "ي").encode("cp1256", errors="xmlcharrefreplace")
+
+
 SHORT_CP1256_TITLE = "پیش‌بینی هوا"
 SHORT_CP1256_BODY = "گرم و آفتابی."
 
@@ -173,44 +212,47 @@ def home() -> str:
 @testsite.route(PREFIX)
 def hostile(req, rest: str, query) -> None:
     if rest in ("", "/"):
-        req.reply(200, home())
+        _reply(req, 200, home())
         return
     if rest.startswith("/fa/archive"):
-        req.reply(200, listing())
+        _reply(req, 200, listing())
         return
     news_id = testsite.news_id(rest)
     if news_id not in CASES:
-        req.reply(404, testsite.NOT_FOUND)
+        _reply(req, 404, testsite.NOT_FOUND)
         return
     serve_case(req, news_id)
 
 
 def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, in CASES order
     n = _hits(req, f"{PREFIX}/{news_id}")
+    if news_id in SANITIZE_PAGES:  # issue 14's cases, with their pages, after the other cases
+        _reply(req, 200, SANITIZE_PAGES[news_id](news_id))
+        return
     if news_id in (700001, 700002, 700003):
-        req.reply(200, page(news_id))
+        _reply(req, 200, page(news_id))
     elif news_id == 700004:
         time.sleep(0.5)
-        req.reply(200, page(news_id))
+        _reply(req, 200, page(news_id))
     elif news_id == 700010:
-        req.reply(404, testsite.NOT_FOUND)
+        _reply(req, 404, testsite.NOT_FOUND)
     elif news_id == 700011:
         if n == 1:
-            req.reply(500, "<html><body>Internal Server Error</body></html>\n")
+            _reply(req, 500, "<html><body>Internal Server Error</body></html>\n")
         else:
-            req.reply(200, page(news_id))
+            _reply(req, 200, page(news_id))
     elif news_id == 700012:
-        req.reply(503, "<html><body>Service Unavailable</body></html>\n")
+        _reply(req, 503, "<html><body>Service Unavailable</body></html>\n")
     elif news_id == 700013:
         time.sleep(min(SLOW_SECONDS, MAX_SLEEP))
         try:
-            req.reply(200, page(news_id))
+            _reply(req, 200, page(news_id))
         except (BrokenPipeError, ConnectionResetError):
             req.close_connection = True
     elif news_id == 700014 or (news_id == 700015 and n == 1):
         req.close_connection = True  # not a byte back
     elif news_id == 700015:
-        req.reply(200, page(news_id))
+        _reply(req, 200, page(news_id))
     elif news_id == 700016:
         body = page(news_id).encode()
         _send_raw(req, 200, {"Content-Type": testsite.HTML, "Content-Length": str(len(body))},
@@ -218,13 +260,13 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
     elif news_id in (700017, 700018):
         html = page(news_id, paragraphs=(TRUNCATED_KEEP, "این بند هرگز کامل نمی‌رسد و بریده می‌شود"))
         cut = html.index("هرگز کامل") if news_id == 700017 else html.index('<div class="body">')
-        req.reply(200, html[:cut])
+        _reply(req, 200, html[:cut])
     elif news_id in (700019, 700020):
-        req.reply(200, cp1256_page(news_id, meta=news_id == 700019), "text/html")
+        _reply(req, 200, cp1256_page(news_id, meta=news_id == 700019), "text/html")
     elif news_id == 700021:
-        req.reply(200, b"")
+        _reply(req, 200, b"")
     elif news_id == 700022:
-        req.reply(302, "", headers={"Location": f"{req.base}{PREFIX}/"})
+        _reply(req, 302, "", headers={"Location": f"{req.base}{PREFIX}/"})
     elif news_id == 700023:
         chunk = b" " * 65536
         _send_raw(req, 200, {"Content-Type": testsite.HTML, "Content-Length": str(HUGE_BYTES)},
@@ -234,11 +276,66 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
         _send_raw(req, 200, {"Content-Type": testsite.HTML},
                   (chunk for _ in range(HUGE_BYTES // len(chunk) + 1)), close=True)
     elif news_id == 700025:
-        req.reply(200, injected_page(news_id))
+        _reply(req, 200, injected_page(news_id))
     elif news_id == 700026:
-        req.reply(200, no_h1_page(news_id))
+        _reply(req, 200, no_h1_page(news_id))
     elif news_id == 700027:
-        req.reply(200, short_cp1256_page(news_id), "text/html")
+        _reply(req, 200, short_cp1256_page(news_id), "text/html")
+    elif news_id == 700028:
+        _reply(req, 200, utf8_page(news_id, "utf-8"), "text/html; charset=utf-8")
+    elif news_id == 700029:
+        _reply(req, 200, utf8_page(news_id, "windows-1252"), "text/html; charset=windows-1252")
+    elif news_id == 700030:
+        _reply(req, 200, cp1256_declared_utf8_page(news_id), "text/html; charset=utf-8")
+
+
+# -- markup and URLs an attacker controls (newscrawl.sanitize, the spiders' canonical_url; issue 14) --------
+#: the three escaped payloads of issue 14, shown literally by the page (so tags once the loaders decode them)
+ESCAPED_MARKUP = ("&lt;svg/onload=alert(1)&gt;", "&lt;img/src=x/onerror=alert(2)&gt;",
+                  "&lt;a href='x&gt;y' onclick=alert(3)&gt;")
+ESCAPED_TITLE = "هشدار درباره پیوندهای آلوده در پیام‌رسان‌ها"
+ESCAPED_PARAGRAPHS = ("کارشناسان امنیت {} می‌گویند کاربران نباید روی پیوندها بزنند.",
+                      "این پیوندها از راه پیام‌های کوتاه پخش می‌شوند.")
+#: what the crawl must store for every escaped-markup article: the text around the payload, no more
+ESCAPED_STORED_BODY = ("کارشناسان امنیت می‌گویند کاربران نباید روی پیوندها بزنند.\n\n"
+                       "این پیوندها از راه پیام‌های کوتاه پخش می‌شوند.")
+LONG_IMAGE_CHARS = 2 * 1024 * 1024
+IMAGE_PATH = "/files/fa/news/1397/4/30/700045_1.jpg"
+SANITIZE_CASES: dict[int, tuple[str, str]] = {
+    700040: (f"title and body holding {ESCAPED_MARKUP[0]}", "stored; title and body are the text around it"),
+    700041: (f"title and body holding {ESCAPED_MARKUP[1]}", "stored; title and body are the text around it"),
+    700042: (f"title and body holding {ESCAPED_MARKUP[2]}", "stored; title and body are the text around it"),
+    700043: ("rel=canonical javascript:alert(document.cookie)//www.tabnak.ir/fa/news/700043",
+             "stored under the short URL; newscrawl/url/unsafe_canonical"),
+    700044: ("rel=canonical http://evil.example/fa/news/700044 (another site)",
+             "stored under the short URL; newscrawl/url/offsite_canonical"),
+    700045: ("a 2 MB image URL next to a normal image",
+             "stored with the normal image only; newscrawl/sanitized/image_too_long"),
+}
+CASES.update(SANITIZE_CASES)
+GOOD_IDS += tuple(SANITIZE_CASES)
+
+
+def escaped_markup_page(news_id: int) -> str:
+    payload = ESCAPED_MARKUP[news_id - 700040]
+    return page(news_id, title=payload + ESCAPED_TITLE,
+                paragraphs=(ESCAPED_PARAGRAPHS[0].format(payload), ESCAPED_PARAGRAPHS[1]))
+
+
+def canonical_page(news_id: int) -> str:
+    href = {700043: f"javascript:alert(document.cookie)//www.tabnak.ir/fa/news/{news_id}",
+            700044: f"http://evil.example/fa/news/{news_id}"}[news_id]
+    return page(news_id).replace("</head>", f'<link rel="canonical" href="{href}"> </head>', 1)
+
+
+def long_image_page(news_id: int) -> str:
+    images = (f'<p><img src="{PREFIX}{IMAGE_PATH}"></p>'
+              f'<p><img src="{PREFIX}/files/{"a" * LONG_IMAGE_CHARS}.jpg"></p>')
+    return page(news_id).replace('<div class="body">', '<div class="body">' + images, 1)
+
+
+SANITIZE_PAGES = {700040: escaped_markup_page, 700041: escaped_markup_page, 700042: escaped_markup_page,
+                  700043: canonical_page, 700044: canonical_page, 700045: long_image_page}
 
 
 # -- a template change half-way through the archive -------------------------------------------------------

@@ -18,12 +18,16 @@ from newscrawl.demo.build import MANIFEST
 from newscrawl.devservers import closing_stats
 from newscrawl.hostile import (
     CASES,
+    CP1256_PARAGRAPHS,
     CP1256_TITLE,
     GOOD_IDS,
     INJECTED_TITLE_TEXT,
     SHORT_CP1256_BODY,
     SHORT_CP1256_TITLE,
     TRUNCATED_KEEP,
+    UTF8_PARAGRAPHS,
+    UTF8_TITLE,
+    article,
 )
 from newscrawl.testsite import running
 from tests.conftest import ROOT, run_scrapy, scrapy_env
@@ -49,10 +53,10 @@ def env_for(tmp_path, feed: bool = True) -> dict[str, str]:
     return scrapy_env(**extra)
 
 
-def crawl(tmp_path, base: str, *args: str, timeout: int = 50):
+def crawl(tmp_path, base: str, *args: str, timeout: int = 50, code: int = 0):
     result = run_scrapy("crawl", "tabnak", "-a", f"base_url={base}", *args, *FAST,
                         env=env_for(tmp_path), timeout=timeout)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == code, result.stderr[-3000:]
     report = json.loads((tmp_path / "data" / "tabnak-stats.json").read_text(encoding="utf-8"))
     return result.stderr, report
 
@@ -87,9 +91,10 @@ def test_incremental_rerun_of_unchanged_site_downloads_no_articles(site, tmp_pat
     assert stat(second, "newscrawl/incremental/archive_stopped") == 1
     assert again["stored"] == 0 and again["known_skipped_before_download"] == 50
     assert len(db_codes(tmp_path)) == GEN_ARTICLES
-    # nothing parsed: the coverage monitor has nothing to judge, the others pass
+    # nothing parsed, nothing requested: coverage and item count have nothing to judge, the others pass
     assert again["monitors"]["passed"] is True
-    assert again["monitors"]["skipped"] == ["Field coverage/title, body and date are found on enough articles"]
+    assert {"Field Coverage Monitor/fields are found on enough parsed articles",
+            "Extracted Items Monitor/items were stored where items were expected"} <= set(again["monitors"]["skipped"])
 
 
 def test_incremental_rerun_of_demo_refetches_only_the_unstorable_article(site, tmp_path):
@@ -148,18 +153,18 @@ def _lines(path) -> int:
 
 @pytest.mark.parametrize("order", ["lifo", "bfs"])
 def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
-    env = env_for(tmp_path, feed=False)  # the default per-run feed: data/tabnak/<JOBDIR name>.jsonl
+    env = env_for(tmp_path, feed=False)  # the default per-run feed of a test-site crawl, named after JOBDIR
     cmd = [sys.executable, "-m", "scrapy", "crawl", "tabnak", "-a", f"base_url={site}/gen", *ARCHIVE,
            "-s", f"JOBDIR={tmp_path / 'job'}", "-s", "CONCURRENT_REQUESTS=2", "-s", "NEWSCRAWL_DB_BATCH_SIZE=25",
            "-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0.01", "-L", "INFO",
            *(BFS if order == "bfs" else ())]
-    db, feed = tmp_path / "news.sqlite3", tmp_path / "data" / "tabnak" / "job.jsonl"
+    db, feed = tmp_path / "news.sqlite3", tmp_path / "data" / "testsite" / "tabnak" / "job.jsonl"
     log = open(tmp_path / "first.log", "w")
     first = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + 40
-        # kill about half-way, while the feed holds lines of a batch the database has not committed
-        while not (_count(db) >= GEN_ARTICLES // 2 and _lines(feed) > _count(db)):
+        # kill about half-way; a feed line follows its commit, so the feed may lag the database, never lead it
+        while not _count(db) >= GEN_ARTICLES // 2:
             assert first.poll() is None, "the crawl ended before it could be killed"
             assert time.monotonic() < deadline, f"no progress: {_count(db)} stored"
             time.sleep(0.02)
@@ -170,7 +175,7 @@ def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
         first.wait()
         log.close()
     stored_before, lines_before = _count(db), _lines(feed)
-    assert GEN_ARTICLES // 2 <= stored_before < GEN_ARTICLES and lines_before > stored_before
+    assert GEN_ARTICLES // 2 <= stored_before < GEN_ARTICLES and lines_before <= stored_before
 
     second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=50)
     assert second.returncode == 0, second.stderr[-3000:]
@@ -181,7 +186,8 @@ def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
     assert raw.endswith(b"\n")
     assert sorted(jsonl_codes(feed)) == expected  # each line parses; every article exactly once
     log_text = second.stderr
-    assert stat(log_text, "newscrawl/feed/repaired_bytes") > 0  # the uncommitted tail was cut
+    # the lines of rows committed just before the kill were added from the database
+    assert stat(log_text, "newscrawl/feed/repaired_lines_added") == stored_before - lines_before
     assert stat(log_text, "newscrawl/resumed_after_crash") is True
     assert stat(log_text, "newscrawl/incremental/archive_stopped") == 0  # a resumed crawl walks on
     assert stat(log_text, "newscrawl/stored") == GEN_ARTICLES - stored_before
@@ -197,7 +203,7 @@ def hostile(site, tmp_path_factory):
     log, report = crawl(tmp_path, site + "/hostile", *ARCHIVE, "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1")
     items = {i["news_code"]: i for i in map(json.loads, (tmp_path / "items.jsonl").read_text("utf-8").splitlines())}
     return {"log": log, "report": report, "items": items, "db": db_codes(tmp_path),
-            "seconds": time.monotonic() - started}
+            "seconds": time.monotonic() - started, "path": tmp_path}
 
 
 def test_hostile_crawl_finishes_with_every_good_article(hostile):
@@ -246,6 +252,36 @@ def test_hostile_windows_1256_is_read_as_persian(hostile):
     assert stat(hostile["log"], "newscrawl/encoding/guessed/cp1256") == 2  # 700020 and 700027
 
 
+def test_hostile_encodings_are_read_by_evidence(hostile):
+    """700028: UTF-8 declared twice, one bad byte in a trailing comment (was read as windows-1256);
+    700029: UTF-8 declared windows-1252; 700030: windows-1256 declared UTF-8. The database and the feed
+    hold the page's own text, ZWNJs included, and its visible date."""
+    utf8_body, cp1256_body = "\n\n".join(UTF8_PARAGRAPHS), "\n\n".join(CP1256_PARAGRAPHS)
+    expected = {"700028": (UTF8_TITLE, utf8_body), "700029": (UTF8_TITLE, utf8_body),
+                "700030": (CP1256_TITLE, cp1256_body)}
+    with sqlite3.connect(hostile["path"] / "news.sqlite3") as db:
+        rows = {code: rest for code, *rest in db.execute(
+            "SELECT news_code, title, body, published_at, published_at_raw FROM articles WHERE news_code IN "
+            "('700028', '700029', '700030')")}
+    for code, (title, body) in expected.items():
+        a = article(int(code))
+        # the visible date (to the minute; Arabic ي normalised to Persian ی like every stored text)
+        date = (a.iso[:16] + ":00+04:30", a.date.replace("ي", "ی"))
+        item = hostile["items"][code]
+        assert (item["title"], item["body"], item["published_at"], item["published_at_raw"]) == (title, body, *date)
+        assert tuple(rows[code]) == (title, body, *date), code
+    assert "\u200c" in UTF8_TITLE and "\u200c" in CP1256_TITLE
+    log = hostile["log"]
+    assert stat(log, "newscrawl/encoding/invalid_bytes") == 1  # 700028's 0xFF
+    assert stat(log, "newscrawl/encoding/invalid_pages") == 1
+    assert stat(log, "newscrawl/encoding/override/cp1252->utf-8") == 1  # 700029
+    assert stat(log, "newscrawl/encoding/override/utf-8->cp1256") == 1  # 700030
+    assert sorted(k for k in closing_stats(log) if k.startswith("newscrawl/encoding/override/")) == [
+        "newscrawl/encoding/override/cp1252->utf-8", "newscrawl/encoding/override/utf-8->cp1256"]
+    assert re.search(r"INFO: \S+/fa/news/700029/\S* declares cp1252, read as utf-8: ", log)
+    assert re.search(r"INFO: \S+/fa/news/700030/\S* declares utf-8, read as cp1256: ", log)
+
+
 def test_hostile_empty_answer_and_redirect_home_make_no_item(hostile):
     log, report = hostile["log"], hostile["report"]
     assert stat(log, "retry/reason_count/empty_response") == 1
@@ -265,7 +301,7 @@ def test_hostile_markup_never_reaches_the_store(hostile):
         for field in ("title", "kicker", "lead", "body"):
             text = item[field] or ""
             assert "<" not in text and "alert(" not in text and "javascript" not in text, (item["news_code"], field)
-    assert stat(hostile["log"], "newscrawl/sanitized/markup") == 1  # 700026's og:title
+    assert stat(hostile["log"], "newscrawl/sanitized/markup") == 7  # 700026's og:title; title and body of 700040-700042
 
 
 def test_hostile_offsite_links_are_never_requested(hostile):
@@ -287,28 +323,36 @@ def test_hostile_cases_are_documented():
 
 # -- monitors ------------------------------------------------------------------------------------------------
 def test_coverage_monitor_fails_when_the_template_changes(site, tmp_path):
-    log, report = crawl(tmp_path, site + "/broken", *ARCHIVE)
+    log, report = crawl(tmp_path, site + "/broken", *ARCHIVE, code=1)
     assert report["stored"] == 10 and report["dropped"] == {"missing_body": 10}
     monitors = report["monitors"]
     assert monitors["passed"] is False
-    assert [f["monitor"] for f in monitors["failed"]] == [
-        "Field coverage/title, body and date are found on enough articles"]
-    assert "body 50% < 95%" in monitors["failed"][0]["reason"]
-    assert monitors["coverage"] == {"title": 1.0, "body": 0.5, "published_at": 1.0}
-    assert stat(log, "newscrawl/monitor/failed") == 1
-    assert re.search(r"ERROR: newscrawl monitors failed for tabnak: Field coverage", log)
+    assert monitors["failed"] == [
+        "Field Coverage Monitor/fields are found on enough parsed articles: The following items did not meet "
+        "field coverage rules: parsed/body (expected 0.95, got 0.5, tolerance: 0.0)"]
+    # the report line, the stats file and the monitor read the same numbers
+    assert report["coverage"] == {"title": 1.0, "body": 0.5, "published_at": 1.0}
+    assert stat(log, "spidermon_field_coverage/parsed/body") == 0.5
+    assert re.search(r"newscrawl report tabnak: .*coverage title 100% body 50% published_at 100%; health FAILED", log)
+    assert stat(log, "newscrawl/health/passed") is False
+    assert re.search(r"ERROR: newscrawl health check failed for tabnak: Field Coverage Monitor", log)
+    assert log.strip().splitlines()[-1].startswith("error: tabnak: the crawl failed its health check: Field Coverage")
 
 
-def test_monitors_pass_on_a_healthy_crawl_and_fail_on_shutdown(site, tmp_path):
+def test_monitors_pass_on_a_healthy_crawl_and_fail_on_an_unexpected_finish(site, tmp_path):
     # items already in flight when the crawl closes are parsed too (10 to 22 seen), so coverage is judged
-    # only from 100 articles here, more than the demo has: the skip is certain
+    # only from 100 articles here, more than the demo has: the skip is certain. CLOSESPIDER_* limits are
+    # expected finish reasons by default; here only "finished" is.
     log, report = crawl(tmp_path, site, *ARCHIVE, "-s", "CLOSESPIDER_ITEMCOUNT=3",
-                        "-s", "NEWSCRAWL_MIN_COVERAGE_ITEMS=100")
+                        "-s", "NEWSCRAWL_MIN_COVERAGE_ITEMS=100", "-s", "SPIDERMON_EXPECTED_FINISH_REASONS=finished",
+                        code=1)
     assert report["finish_reason"] == "closespider_itemcount"
-    assert report["monitors"]["skipped"] == ["Field coverage/title, body and date are found on enough articles"]
-    assert [f["monitor"] for f in report["monitors"]["failed"]] == ["Finish reason/the crawl finished normally"]
+    assert "Field Coverage Monitor/fields are found on enough parsed articles" in report["monitors"]["skipped"]
+    assert report["monitors"]["failed"] == [
+        "Finish Reason Monitor/Should have the expected finished reason(s): Finished with "
+        "\"closespider_itemcount\" the expected reasons are ['finished']"]
+    (tmp_path / "ok").mkdir()  # a database folder is never created outside the data folder
     log, report = crawl(tmp_path / "ok", site, *ARCHIVE)
-    assert report["monitors"] == {"passed": True, "failed": [], "skipped": [],
-                                  "coverage": {"title": 1.0, "body": 0.9583, "published_at": 0.9545}}
-    assert stat(log, "newscrawl/monitor/passed") is True
-
+    assert report["monitors"]["passed"] is True and report["monitors"]["failed"] == []
+    assert report["coverage"] == {"title": 1.0, "body": 0.9583, "published_at": 0.9545}
+    assert stat(log, "newscrawl/health/passed") is True

@@ -185,6 +185,8 @@ class NewsSpider(scrapy.Spider):
         self.seen: set[int] = set()
         self.resumed = False
         self.bypass_dupefilter = False
+        #: archive mode: which days earlier runs completed (newscrawl.ranges), set when the crawl starts
+        self.walk = None
 
     @classmethod
     def selector_map(cls) -> dict[str, str]:
@@ -310,8 +312,32 @@ class NewsSpider(scrapy.Spider):
         if state is not None:
             self.resumed = bool(state.get("started"))
             state["started"] = True
+        if self.resumed and not self.options["incremental"]:
+            # the lost queue is rebuilt by walking everything again: stored articles are skipped, as fetching
+            # them would change nothing (DedupPipeline drops them)
+            self.options["incremental"] = True
+            self.logger.info("resumed crawl: articles already stored are skipped before download")
+        if self.options["mode"] == "archive":
+            self.walk = self.open_walk()
         for request in self.initial_requests():
-            yield request
+            if request is not None:
+                yield request
+
+    def open_walk(self):
+        """The archive's completeness records (newscrawl.ranges): where an all-known page may stop the walk."""
+        from newscrawl.ranges import ArchiveWalk
+        from newscrawl.storage import StorageError, store_for
+
+        opts = self.options
+        walk = ArchiveWalk(self.crawler, self.name, opts["service"] or "", opts["since"], opts["until"],
+                           self.archive_per_day)
+        try:
+            engine = store_for(self.crawler).open().engine
+        except StorageError as exc:
+            self.logger.warning("%s: the whole archive range is walked", exc)
+            engine = None
+        walk.open(engine)
+        return walk
 
     def request(self, url: str, callback, **kwargs) -> scrapy.Request | None:
         """A request, once per URL per process.
@@ -333,11 +359,16 @@ class NewsSpider(scrapy.Spider):
                 opts["service"] and self.service_rss_path) else self.rss_path
             yield self.request(self.site_url(path), self.parse_rss)
         elif mode == "archive":
-            for url in self.archive_urls(opts["since"], opts["until"]):
-                yield self.request(url, self.parse_archive)
+            from newscrawl.ranges import FIRST, LISTING, listing_keys
+
+            keys = listing_keys(opts["since"], opts["until"], self.archive_per_day)
+            for url, key in zip(self.archive_urls(opts["since"], opts["until"]), keys, strict=True):
+                yield self.request(url, self.parse_archive, meta={LISTING: key, FIRST: True})
         elif mode == "ids":
             codes = [str(i) for i in opts["ids"]]
-            known = self.known_codes(codes) if opts["incremental"] else set()
+            known = self.known_codes(codes) if opts["incremental"] else set()  # on when resumed (start)
+            if known:  # progress counts them as done
+                self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(known))
             for code in codes:
                 if code not in known:
                     yield self.request(self.site_url(self.article_path.format(id=code)), self.parse_article)
@@ -346,25 +377,43 @@ class NewsSpider(scrapy.Spider):
 
     def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
         """News codes already stored for `site` (default: this spider's name), for incremental crawling;
-        empty when there is no store."""
-        from newscrawl.storage import store_for
+        empty when there is no store. A database that stays unreachable (or a full disk) stops the crawl
+        here (newscrawl.halt) rather than killing a listing callback with a traceback."""
+        from scrapy.exceptions import CloseSpider
+
+        from newscrawl.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
+        from newscrawl.storage import StorageError, StorageFull, store_for
 
         store = store_for(self.crawler, create=False)
-        return store.known_codes(site or self.name, codes) if store is not None and codes else set()
+        if store is None or store.engine is None or not codes:  # no storage in this crawl (`scrapy check`)
+            return set()
+        try:
+            return store.known_codes(site or self.name, codes)
+        except StorageError as exc:
+            reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
+            halt_for(self.crawler).stop(reason, str(exc))
+            raise CloseSpider(reason) from None
 
     def new_links(self, urls: list[str]) -> list[str]:
-        """Drop links to articles already stored, before downloading them (when incremental)."""
+        """Each link once, in page order, without those to articles already stored (when incremental),
+        before downloading them. The database is asked 5,000 links at a time: a 100,000-link listing never
+        builds one giant set or query (newscrawl.listings)."""
+        urls, size = list(dict.fromkeys(urls)), 5000
         if not self.options["incremental"]:
             return urls
-        codes = {url: self.news_code_from_url(url) for url in urls}
-        known = self.known_codes([c for c in codes.values() if c])
-        fresh = [url for url in urls if codes[url] not in known]
+        fresh: list[str] = []
+        for start in range(0, len(urls), size):
+            chunk = urls[start:start + size]
+            codes = [self.news_code_from_url(url) for url in chunk]
+            known = self.known_codes([c for c in codes if c])
+            fresh.extend(url for url, code in zip(chunk, codes, strict=True) if code not in known)
         self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
         return fresh
 
     def article_requests(self, urls, meta_dates: dict[str, str] | None = None):
-        """Requests for article links found on a listing page (RSS, archive)."""
-        for url in urls:
+        """Requests for article links found on a listing page (RSS, archive), each link once. Beyond what
+        the scheduler should hold, they wait in newscrawl.listings.ListingBacklog as short tuples."""
+        for url in dict.fromkeys(urls):
             meta = {"listing_date": meta_dates[url]} if meta_dates and meta_dates.get(url) else {}
             request = self.request(self.rebase(url), self.parse_article, meta=meta)
             if request is not None:
@@ -403,23 +452,35 @@ class NewsSpider(scrapy.Spider):
         @path archive
         @returns requests 1
         """
-        links = [response.urljoin(h.strip()) for h in sel(response, self.sel_map["archive_links"]).getall()]
+        from newscrawl.listings import listing_links
+
+        links = listing_links(self, response)  # a huge page is scanned, not parsed
         links = [u for u in links if self.news_code_from_url(u)]
         self.crawler.stats.inc_value("newscrawl/listing/archive_pages")
         self.crawler.stats.inc_value("newscrawl/listing/archive_links", len(links))
         fresh = self.new_links(links)
         yield from self.article_requests(fresh)
         next_href = sel(response, self.sel_map.get("archive_next", "")).get()
-        if links and not fresh and not self.resumed:
-            # a whole page of known articles: the rest of the archive is older and already stored
-            # (a resumed crawl walks on: articles in flight at the crash may be further back)
+        from newscrawl.ranges import FIRST, LISTING, PASSED
+
+        listing, passed = response.meta.get(LISTING), tuple(response.meta.get(PASSED, ()))
+        if self.walk is not None:
+            passed = self.walk.page(listing, map(self.news_code_from_url, links), passed,
+                                    first=bool(response.meta.get(FIRST)))
+        all_known = bool(links) and not fresh
+        if all_known and not self.resumed and self.walk is not None and self.walk.may_stop(listing, passed):
+            # a whole page of known articles, in days an earlier run completed (newscrawl.ranges): the rest
+            # of the listing is older and already stored (a resumed crawl walks on: articles in flight at
+            # the crash may be further back)
             self.logger.info("archive page %s is all known; not paginating further", response.url)
             self.crawler.stats.inc_value("newscrawl/incremental/archive_stopped")
         elif next_href and links:
+            if all_known:  # its days are not all recorded complete: an earlier run may have left holes
+                self.crawler.stats.inc_value("newscrawl/incremental/archive_walked_on")
             # after this page's articles: otherwise Scrapy's last-in-first-out queue reads every listing
             # page first and holds every article request of the archive in memory at once
             request = self.request(self.rebase(response.urljoin(next_href.strip())), self.parse_archive,
-                                   priority=-1)
+                                   priority=-1, meta={LISTING: listing, PASSED: passed})
             if request is not None:
                 yield request
 
@@ -510,10 +571,29 @@ class TemplateSpider(NewsSpider):
 
     def canonical_url(self, response, code: str | None) -> str:
         """The article's stable URL: rel=canonical when it names the same news code, else the short
-        `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article)."""
+        `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article).
+
+        A canonical that is no absolute http(s) URL («javascript:…//www.tabnak.ir/fa/news/1») or is longer
+        than MAX_URL_LENGTH is ignored and counted as `newscrawl/url/unsafe_canonical`; one off the site's
+        domains, or on the site's host at another port, as `newscrawl/url/offsite_canonical`."""
+        import logging
+
+        from newscrawl.sanitize import clean_url
+
         canonical = response.xpath('descendant::link[@rel="canonical"]/@href').get()
         if canonical and code and self.news_code_from_url(canonical) == code:
-            return self.rebase(response.urljoin(canonical.strip()))
+            url, problem = clean_url(self.rebase(response.urljoin(canonical.strip())))
+            if url:
+                parts, root = urlsplit(url), urlsplit(self.root)
+                ports = [p.port or {"http": 80, "https": 443}[p.scheme] for p in (parts, root)]
+                if on_domain(parts.hostname, self.allowed_domains) and (
+                        ports[0] == ports[1] or parts.port is root.port is None):
+                    return url
+                problem = "offsite"
+            kind = "offsite" if problem == "offsite" else "unsafe"
+            self.crawler.stats.inc_value(f"newscrawl/url/{kind}_canonical")
+            level = logging.WARNING if kind == "unsafe" else logging.INFO  # an off-site one is harmless
+            self.logger.log(level, "ignored the %s rel=canonical of %s (%s)", kind, response.url, problem)
         if code and self.article_path:
             return self.site_url(self.article_path.format(id=code))
         return response.url
