@@ -9,14 +9,13 @@ schema (newscrawl.storage) knows nothing of it; it is created on first use on
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Mapping
 
 from sqlalchemy import JSON, Column, DateTime, Integer, MetaData, String, Table, Text, insert, select
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
 from newscrawl import dburl
+from newscrawl.storage import create_tables
 
 metadata = MetaData()
 crawls = Table(
@@ -51,18 +50,9 @@ def safe_arguments(arguments: Mapping[str, object]) -> dict[str, str]:
             for name, value in arguments.items()}
 
 
-def create(engine: Engine, attempts: int = 5) -> None:
-    """Create the table if missing. Workers of a fleet close together: "already exists" from a
-    concurrent CREATE is retried like the article schema's."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except SQLAlchemyError as exc:
-            message = str(exc).lower()
-            if attempt == attempts - 1 or not ("already exists" in message or "duplicate" in message):
-                raise
-            time.sleep(0.05 * (attempt + 1))
+def create(engine: Engine) -> None:
+    """Create the table if missing (storage.create_tables: a fleet's workers may race to create it)."""
+    create_tables(engine, metadata)
 
 
 def record(engine: Engine, row: dict) -> None:

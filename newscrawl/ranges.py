@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +34,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from newscrawl.dates import TEHRAN, jalali_str
+from newscrawl.storage import create_tables
 
 logger = logging.getLogger(__name__)
 
@@ -135,17 +135,9 @@ def _line(exc: BaseException) -> str:
     return lines[0].strip() if lines else type(exc).__name__
 
 
-def _create(engine: Engine, attempts: int = 5) -> None:
-    """Create the table when missing; a fleet's workers may race to create it ("already exists")."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine)
-            return
-        except SQLAlchemyError as exc:
-            text = str(exc).lower()
-            if attempt == attempts - 1 or not ("already exists" in text or "duplicate" in text):
-                raise
-            time.sleep(0.05 * (attempt + 1))
+def _create(engine: Engine) -> None:
+    """Create the table when missing (storage.create_tables: a fleet's workers may race to create it)."""
+    create_tables(engine, metadata)
 
 
 def load(engine: Engine, site: str, service: str, days: Iterable[str], kind: str = "archive") -> dict[str, Day]:

@@ -235,6 +235,24 @@ def _by_site(keys: Iterable[Key], chunk: int = 500) -> Iterator[tuple[str, list[
             yield site, codes[start:start + chunk]
 
 
+def create_tables(engine: Engine, tables: MetaData, migrate=None, attempts: int = 5) -> None:
+    """Create `tables` where missing, then run `migrate(engine)`. Workers of a fleet start (and close)
+    together: when another one creates a table, index or column between our check and our CREATE, the
+    statement fails with "already exists" (or PostgreSQL's duplicate pg_type key); the check is then
+    simply run again. The one rule for every table of ours (articles, crawls, crawl_ranges)."""
+    for attempt in range(attempts):
+        try:
+            tables.create_all(engine)
+            if migrate is not None:
+                migrate(engine)
+            return
+        except SQLAlchemyError as exc:
+            message = str(exc).lower()
+            if attempt == attempts - 1 or not ("already exists" in message or "duplicate" in message):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
 class ArticleStore:
     """Batched inserts and key look-ups on the `articles` table; `open()` before use, `close()` after.
 
@@ -305,20 +323,9 @@ class ArticleStore:
         return self
 
     @staticmethod
-    def _create_schema(engine: Engine, attempts: int = 5) -> None:
-        """Create or migrate the schema. Workers of a fleet start together: when another one creates a
-        table, index or column between our check and our CREATE, the statement fails with "already
-        exists" (or PostgreSQL's duplicate pg_type key); the check is then simply run again."""
-        for attempt in range(attempts):
-            try:
-                metadata.create_all(engine)
-                ArticleStore._migrate(engine)
-                return
-            except SQLAlchemyError as exc:
-                message = str(exc).lower()
-                if attempt == attempts - 1 or not ("already exists" in message or "duplicate" in message):
-                    raise
-                time.sleep(0.05 * (attempt + 1))
+    def _create_schema(engine: Engine) -> None:
+        """Create or migrate the schema (create_tables)."""
+        create_tables(engine, metadata, ArticleStore._migrate)
 
     @staticmethod
     def _migrate(engine: Engine) -> None:
