@@ -391,21 +391,12 @@ def export(engine, fmt: str, output: Path | None, filters: Filters, partition: b
         return _export_stdout(engine, fmt, filters, progress_every)
     temp = prepare_output(output, partition, overwrite)
     progress = Progress(count(engine, filters), progress_every)
-    written = read = 0
+    written = 0
     try:
         if partition:
             temp.mkdir()
         sink = Sink(fmt, temp, partition)
-        try:
-            for row in iter_rows(engine, filters):
-                read += 1
-                if filters.matches(row):
-                    sink.write(row)
-                    written += 1
-                progress.update(read, written)
-        finally:
-            sink.close()
-            progress.done(read, written)
+        written = _pour(engine, filters, sink, progress)
         old = None
         if partition and output.is_dir():
             old = output.with_name(f".{output.name}.old-{os.getpid()}")
@@ -423,9 +414,13 @@ def _export_stdout(engine, fmt: str, filters: Filters, progress_every: int) -> t
     """`--output -`: rows straight to standard output (no temporary file; a failure leaves a partial
     stream and a non-zero exit)."""
     progress = Progress(count(engine, filters), progress_every)
-    written = read = 0
     sys.stdout.flush()
-    sink = Sink(fmt, sys.stdout.buffer, False)
+    return _pour(engine, filters, Sink(fmt, sys.stdout.buffer, False), progress), 1
+
+
+def _pour(engine, filters: Filters, sink, progress) -> int:
+    """Stream the matching rows into `sink` (closed after), with progress lines; how many were written."""
+    written = read = 0
     try:
         for row in iter_rows(engine, filters):
             read += 1
@@ -436,7 +431,7 @@ def _export_stdout(engine, fmt: str, filters: Filters, progress_every: int) -> t
     finally:
         sink.close()
         progress.done(read, written)
-    return written, 1
+    return written
 
 
 def output_format(fmt: str | None, output: str, partition: bool) -> str:
