@@ -52,6 +52,19 @@ class Plan(NamedTuple):
     rest: etree.XPath | None  # from each first-compound match: later compounds and the pseudo-element
 
 
+def _compound(text: str) -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
+    """A compound selector («div.a.b#c») as its tag (None for any), classes and ids."""
+    tag, classes, ids = None, [], []
+    for kind, name in _PIECE.findall(text):
+        if kind == ".":
+            classes.append(name)
+        elif kind == "#":
+            ids.append(name)
+        elif name != "*":
+            tag = name.lower()  # HTML tag names are matched in lower case, as parsel does
+    return tag, tuple(classes), tuple(ids)
+
+
 @lru_cache(maxsize=1024)
 def plan(part: str) -> Plan | None:
     """The plan for a CSS selector part (no commas), None when it is outside the subset answered here."""
@@ -59,14 +72,7 @@ def plan(part: str) -> Plan | None:
     if not m:
         return None
     first, later, pseudo = m.group(1), m.group(2).strip(), m.group(3) or ""
-    tag, classes, ids = None, [], []
-    for kind, name in _PIECE.findall(first):
-        if kind == ".":
-            classes.append(name)
-        elif kind == "#":
-            ids.append(name)
-        elif name != "*":
-            tag = name.lower()  # HTML tag names are matched in lower case, as parsel does
+    tag, classes, ids = _compound(first)
     if tag is None and not classes and not ids:
         return None  # "*": every element, nothing to look up
     translator = HTMLTranslator()
@@ -76,7 +82,7 @@ def plan(part: str) -> Plan | None:
         rest = "text()" if pseudo == "::text" else "@" + pseudo[len("::attr("):-1]
     else:
         rest = None
-    return Plan(tag, tuple(classes), tuple(ids),
+    return Plan(tag, classes, ids,
                 etree.XPath(rest, smart_strings=False) if rest else None)
 
 
@@ -104,15 +110,7 @@ def attribute_chain(part: str) -> tuple[tuple[Compound, ...], str] | None:
         return None
     chain = []
     for compound in [m.group(1), *m.group(2).split()]:
-        tag, classes, ids = None, [], []
-        for kind, name in _PIECE.findall(compound):
-            if kind == ".":
-                classes.append(name)
-            elif kind == "#":
-                ids.append(name)
-            elif name != "*":
-                tag = name.lower()
-        chain.append(Compound(tag, tuple(classes), tuple(ids)))
+        chain.append(Compound(*_compound(compound)))
     return tuple(chain), m.group(3)[len("::attr("):-1].lower()
 
 
