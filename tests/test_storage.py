@@ -253,6 +253,15 @@ def test_iter_articles_filters_by_site_and_tehran_day(open_store):
     assert [a["news_code"] for a in store.iter_articles(since=instant, chunk=1)] == ["1", "4"]
 
 
+def older_table(db_url: str, old: MetaData, row_sql: str) -> None:
+    """Create an older version's `articles` table (`old`) in the test's empty database, with one row."""
+    engine = create_engine(db_url)
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.exec_driver_sql(row_sql)
+    engine.dispose()
+
+
 # -- schema migration ------------------------------------------------------------------------------------
 def test_older_table_is_migrated(db_url):
     """A table from an older version (fewer columns) gains the new ones; its rows stay and get
@@ -263,19 +272,8 @@ def test_older_table_is_migrated(db_url):
           Column("url", Text, nullable=False), Column("title", Text, nullable=False),
           Column("body", Text, nullable=False), Column("published_at", String(32)),
           UniqueConstraint("site", "news_code"))
-    store = ArticleStore(db_url)
-    if db_url.startswith("sqlite"):
-        store.open().close()  # creates the folder; replaced below by the old table
-        engine = create_engine(db_url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE articles")
-    engine = create_engine(db_url)
-    old.create_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO articles (site, news_code, url, title, body, published_at) VALUES "
-                             "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن', "
-                             "'2018-07-21T00:20:00+04:30')")
-    engine.dispose()
+    older_table(db_url, old, "INSERT INTO articles (site, news_code, url, title, body, published_at) VALUES "
+                "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن', '2018-07-21T00:20:00+04:30')")
 
     store = ArticleStore(db_url).open()
     try:
@@ -547,17 +545,8 @@ def test_table_without_run_id_gains_it_with_its_index(db_url):
     Table("articles", old, *(Column(c.name, c.type, primary_key=c.primary_key, nullable=c.nullable)
                              for c in articles.columns if c.name != "run_id"),
           UniqueConstraint("site", "news_code"))
-    if db_url.startswith("sqlite"):
-        ArticleStore(db_url).open().close()
-        engine = create_engine(db_url)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP TABLE articles")
-    engine = create_engine(db_url)
-    old.create_all(engine)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("INSERT INTO articles (site, news_code, url, title, body) VALUES "
-                             "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن')")
-    engine.dispose()
+    older_table(db_url, old, "INSERT INTO articles (site, news_code, url, title, body) VALUES "
+                "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن')")
     store = ArticleStore(db_url, run_id="new-run").open()
     try:
         assert "run_id" in {c["name"] for c in inspect(store.engine).get_columns("articles")}
