@@ -63,6 +63,17 @@ def scrapy_run():
     return run_scrapy
 
 
+def stored_count(db_path) -> int:
+    """Rows in a SQLite `articles` table while a crawl may be writing it (read-only; 0 until it exists)."""
+    import sqlite3
+
+    try:
+        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as db:
+            return db.execute("SELECT count(*) FROM articles").fetchone()[0]
+    except sqlite3.Error:
+        return 0
+
+
 # -- PostgreSQL ----------------------------------------------------------------------------------------
 @pytest.fixture(scope="session")
 def postgres_url():

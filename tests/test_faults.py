@@ -30,7 +30,7 @@ from newscrawl.hostile import (
     article,
 )
 from newscrawl.testsite import running
-from tests.conftest import ROOT, run_scrapy, scrapy_env
+from tests.conftest import ROOT, run_scrapy, scrapy_env, stored_count
 
 pytestmark = pytest.mark.faults
 
@@ -136,14 +136,6 @@ BFS = ("-s", "DEPTH_PRIORITY=1", "-s", "SCHEDULER_DISK_QUEUE=scrapy.squeues.Pick
        "-s", "SCHEDULER_MEMORY_QUEUE=scrapy.squeues.FifoMemoryQueue")
 
 
-def _count(db_path) -> int:
-    try:
-        with sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=1) as db:
-            return db.execute("SELECT count(*) FROM articles").fetchone()[0]
-    except sqlite3.Error:
-        return 0
-
-
 def _lines(path) -> int:
     try:
         return path.read_bytes().count(b"\n")
@@ -164,9 +156,9 @@ def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
     try:
         deadline = time.monotonic() + 40
         # kill about half-way; a feed line follows its commit, so the feed may lag the database, never lead it
-        while not _count(db) >= GEN_ARTICLES // 2:
+        while not stored_count(db) >= GEN_ARTICLES // 2:
             assert first.poll() is None, "the crawl ended before it could be killed"
-            assert time.monotonic() < deadline, f"no progress: {_count(db)} stored"
+            assert time.monotonic() < deadline, f"no progress: {stored_count(db)} stored"
             time.sleep(0.02)
         first.send_signal(signal.SIGKILL)
     finally:
@@ -174,7 +166,7 @@ def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
             first.kill()
         first.wait()
         log.close()
-    stored_before, lines_before = _count(db), _lines(feed)
+    stored_before, lines_before = stored_count(db), _lines(feed)
     assert GEN_ARTICLES // 2 <= stored_before < GEN_ARTICLES and lines_before <= stored_before
 
     second = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=50)

@@ -20,7 +20,7 @@ from twisted.internet.error import ConnectionRefusedError as Refused
 from newscrawl import settings as project_settings
 from newscrawl.devservers import closing_stats
 from newscrawl.testsite import running
-from tests.conftest import ROOT, scrapy_env
+from tests.conftest import ROOT, scrapy_env, stored_count
 
 pytestmark = pytest.mark.faults
 
@@ -66,11 +66,7 @@ class Crawls:
         return result, closing_stats(result.stderr)
 
     def count(self) -> int:
-        try:
-            with sqlite3.connect(f"file:{self.db}?mode=ro", uri=True, timeout=1) as db:
-                return db.execute("SELECT count(*) FROM articles").fetchone()[0]
-        except sqlite3.Error:
-            return 0
+        return stored_count(self.db)
 
     def db_codes(self) -> list[str]:
         with sqlite3.connect(self.db) as db:
