@@ -248,8 +248,9 @@ class WebhookAlert(Action):
                                      timeout=crawler.settings.getfloat("NEWSCRAWL_ALERT_TIMEOUT"))
             response.raise_for_status()
         except requests.RequestException as exc:
-            crawler.stats.set_value("newscrawl/alert/error", str(exc).splitlines()[0] if str(exc) else repr(exc))
-            logger.error("cannot send the alert to the webhook: %s", str(exc).splitlines()[0] if str(exc) else exc)
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            crawler.stats.set_value("newscrawl/alert/error", reason)
+            logger.error("cannot send the alert to the webhook: %s", reason)
             return
         crawler.stats.set_value("newscrawl/alert/sent", True)
 

@@ -181,7 +181,7 @@ def _safe(url: str) -> str:
     return dburl.mask(url)
 
 
-def _one_line(exc: BaseException, secret: str | None = None) -> str:
+def one_line(exc: BaseException, secret: str | None = None) -> str:
     """The driver's own first line (e.g. "connection refused") rather than SQLAlchemy's wrapper."""
     lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
     reason = lines[0].strip() if lines else type(exc).__name__
@@ -317,7 +317,7 @@ class ArticleStore:
         except (SQLAlchemyError, OSError, ImportError) as exc:
             if engine is not None:
                 engine.dispose()
-            raise StorageError(f"cannot open database {_safe(self.url)}: {_one_line(exc, parsed.password)}") \
+            raise StorageError(f"cannot open database {_safe(self.url)}: {one_line(exc, parsed.password)}") \
                 from None
         self.engine = engine
         return self
@@ -403,7 +403,7 @@ class ArticleStore:
                 result = attempt(n)
             except (SQLAlchemyError, OSError) as exc:
                 kind = classify(exc)
-                message = f"cannot {what} {_safe(self.url)}: {_one_line(exc)}"
+                message = f"cannot {what} {_safe(self.url)}: {one_line(exc)}"
                 if kind == "full":
                     raise StorageFull(message) from None
                 if kind == "data":

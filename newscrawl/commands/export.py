@@ -520,7 +520,9 @@ class Command(ScrapyCommand):
         except ExportError as exc:
             return self._fail(str(exc), 2 if exc.usage else 1)
         except SQLAlchemyError as exc:
-            return self._fail(f"cannot read the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+            from newscrawl.storage import one_line
+
+            return self._fail(f"cannot read the database: {one_line(exc)}")
         except OSError as exc:
             return self._fail(f"cannot write {exc.filename or opts.output}: {exc.strerror or exc}")
         except KeyboardInterrupt:

@@ -320,7 +320,9 @@ class Command(ScrapyCommand):
         except ExportError as exc:
             return self._fail(str(exc))
         except SQLAlchemyError as exc:
-            return self._fail(f"cannot read the database: {str(getattr(exc, 'orig', None) or exc).splitlines()[0]}")
+            from newscrawl.storage import one_line
+
+            return self._fail(f"cannot read the database: {one_line(exc)}")
         finally:
             if store is not None:
                 store.close()
