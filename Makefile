@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 SCRAPY := $(PY) -m scrapy
-DEMO := newscrawl/demo/cassettes
+DEMO := testkit/demo/cassettes
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
 .PHONY: install demo test test-fast lint bench clean

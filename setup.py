@@ -6,7 +6,7 @@ setup(
     name="newscrawl",
     version="0.1.0",
     packages=find_packages(include=["newscrawl", "newscrawl.*"]),
-    package_data={"newscrawl": ["demo/cassettes/*.json", "schema/*.json"]},
+    package_data={"newscrawl": ["schema/*.json"]},
     entry_points={"scrapy": ["settings = newscrawl.settings"]},
     zip_safe=False,
 )

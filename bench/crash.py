@@ -24,8 +24,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from newscrawl.devservers import closing_stats
-from newscrawl.testsite import GEN_ID_BASE, clean_env, running
+from testkit.devservers import closing_stats
+from testkit.testsite import GEN_ID_BASE, clean_env, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SINCE, UNTIL = "1397/04/29", "1397/04/30"

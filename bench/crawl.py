@@ -16,8 +16,8 @@ from pathlib import Path
 
 import psutil
 
-from newscrawl.devservers import closing_stats
-from newscrawl.testsite import clean_env, running
+from testkit.devservers import closing_stats
+from testkit.testsite import clean_env, running
 
 ROOT = Path(__file__).resolve().parents[1]
 SINCE, UNTIL = "1397/04/29", "1397/04/30"
@@ -30,7 +30,7 @@ COMMON = {"AUTOTHROTTLE_ENABLED": "0", "DOWNLOAD_DELAY": "0", "CONCURRENT_REQUES
 
 @contextmanager
 def test_site(articles: int):
-    """`python -m newscrawl.testsite --articles N` on a free loopback port; yields (base URL, process)."""
+    """`python -m testkit.testsite --articles N` on a free loopback port; yields (base URL, process)."""
     with running(articles) as (base, proc):
         yield base, psutil.Process(proc.pid)
 

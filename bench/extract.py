@@ -14,7 +14,7 @@ from scrapy.utils.project import get_project_settings
 
 from newscrawl.offline import Extractor
 from newscrawl.spiders.sites import TabnakSpider
-from newscrawl.testsite import generated_article, generated_page
+from testkit.testsite import generated_article, generated_page
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_URL = "https://www.tabnak.ir/fa/news/818242"

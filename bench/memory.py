@@ -26,9 +26,9 @@ from scrapy.utils.request import RequestFingerprinter
 
 from bench.crawl import SINCE, UNTIL, _settings, newscrawl_crawl, run_measured, test_site
 from bench.storage import sample_items
-from newscrawl.devservers import closing_stats
-from newscrawl.storage import ArticleStore
-from newscrawl.testsite import GEN_PREFIX, clean_env, generated_article
+from newscrawl.db.store import ArticleStore
+from testkit.devservers import closing_stats
+from testkit.testsite import GEN_PREFIX, clean_env, generated_article
 
 ROOT = Path(__file__).resolve().parents[1]
 LISTING_LINKS = 100_000

@@ -15,10 +15,10 @@ from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
 from bench.extract import generated_pages
-from newscrawl.devservers import postgres_cluster
 from newscrawl.offline import Extractor
-from newscrawl.pipelines import DedupPipeline, StoragePipeline
+from newscrawl.pipelines.store import DedupPipeline, StoragePipeline
 from newscrawl.spiders.sites import TabnakSpider
+from testkit.devservers import postgres_cluster
 
 
 def sample_items(count: int, site: str = "tabnak") -> list[dict]:

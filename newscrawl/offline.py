@@ -12,8 +12,8 @@ from scrapy.settings import Settings
 from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.misc import build_from_crawler, load_object
 
-from newscrawl.guards import choose_encoding
-from newscrawl.responses import PageResponse
+from newscrawl.downloadermiddlewares.guards import choose_encoding
+from newscrawl.downloadermiddlewares.responses import PageResponse
 
 
 class NotAnArticle(Exception):
@@ -57,7 +57,7 @@ class Extractor:
         """Item for the page at `url`; raises NotAnArticle with the reason."""
         from scrapy.exceptions import DropItem
 
-        # as a crawl's middlewares make it, read in the encoding its bytes are in (newscrawl.guards)
+        # as a crawl's middlewares make it, read in the encoding its bytes are in (newscrawl.downloadermiddlewares.guards)
         response = PageResponse(url=url, body=body, request=Request(url), encoding=choose_encoding(body).encoding)
         items = [r for r in self.spider.parse_article(response) if not isinstance(r, Request)]
         if not items:

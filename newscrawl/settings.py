@@ -6,7 +6,7 @@ Settings that differ between machines (database, replay, Redis) also read the en
 
 import os
 
-from newscrawl import dburl
+from newscrawl.db import url as dburl
 from newscrawl.items import FIELDS
 
 BOT_NAME = "newscrawl"
@@ -31,8 +31,8 @@ DOWNLOAD_TIMEOUT = 60
 DOWNLOAD_MAXSIZE = 16 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 4 * 1024 * 1024
 
-# Names resolving to private addresses are refused (newscrawl.ssrf; opt-in: NEWSCRAWL_ALLOW_PRIVATE=1).
-TWISTED_DNS_RESOLVER = "newscrawl.ssrf.GuardedResolver"
+# Names resolving to private addresses are refused (newscrawl.downloadermiddlewares.ssrf; opt-in: NEWSCRAWL_ALLOW_PRIVATE=1).
+TWISTED_DNS_RESOLVER = "newscrawl.downloadermiddlewares.ssrf.GuardedResolver"
 
 # No listening sockets nobody asked for.
 TELNETCONSOLE_ENABLED = False
@@ -45,25 +45,25 @@ NEWSCRAWL_PROGRESS_SECONDS = 60.0  # a progress line this often (pages, items, r
 NEWSCRAWL_DATA_DIR = dburl.data_dir()  # the environment variable, else data/ in the project folder
 FEED_EXPORT_ENCODING = "utf-8"
 # One JSON Lines file per spider and run (a JOBDIR resume continues its run's file); written
-# crash-safe by newscrawl.feeds.SafeFileFeedStorage, also for -o/-O paths.
+# crash-safe by newscrawl.exports.feeds.SafeFileFeedStorage, also for -o/-O paths.
 NEWSCRAWL_FEED = os.environ.get("NEWSCRAWL_FEED") or os.path.join(NEWSCRAWL_DATA_DIR, "%(name)s", "%(run_id)s.jsonl")
 FEEDS = {NEWSCRAWL_FEED: {"format": "jsonlines", "overwrite": False}}
 FEED_EXPORT_FIELDS = list(FIELDS)
-FEED_URI_PARAMS = "newscrawl.feeds.uri_params"
-FEED_STORAGES = {"": "newscrawl.feeds.SafeFileFeedStorage", "file": "newscrawl.feeds.SafeFileFeedStorage"}
-FEED_EXPORTERS = {"csv": "newscrawl.exporters.NewsCsvItemExporter"}  # the CSV dialect of `scrapy export`
-# from the environment or the file NEWSCRAWL_DATABASE_URL_FILE names (newscrawl.dburl), never from Scrapyd
+FEED_URI_PARAMS = "newscrawl.exports.feeds.uri_params"
+FEED_STORAGES = {"": "newscrawl.exports.feeds.SafeFileFeedStorage", "file": "newscrawl.exports.feeds.SafeFileFeedStorage"}
+FEED_EXPORTERS = {"csv": "newscrawl.exports.exporters.NewsCsvItemExporter"}  # the CSV dialect of `scrapy export`
+# from the environment or the file NEWSCRAWL_DATABASE_URL_FILE names (newscrawl.db.url), never from Scrapyd
 NEWSCRAWL_DATABASE_URL = dburl.from_environment()
 NEWSCRAWL_DB_BATCH_SIZE = 200
 NEWSCRAWL_DB_FLUSH_SECONDS = 0.1  # a batch is also written this long after its first article
 NEWSCRAWL_DB_RETRY_SECONDS = 60.0  # transient database errors are retried this long, then the crawl stops
 ITEM_PIPELINES = {
-    "newscrawl.sanitize.SanitizePipeline": 90,
-    "newscrawl.sanitize.SchemaPipeline": 95,  # the item schema, before anything is dated or stored
-    "newscrawl.pipelines.ValidatePipeline": 100,
-    "newscrawl.pipelines.DatesPipeline": 200,
-    "newscrawl.pipelines.DedupPipeline": 300,
-    "newscrawl.pipelines.StoragePipeline": 400,
+    "newscrawl.pipelines.clean.SanitizePipeline": 90,
+    "newscrawl.pipelines.clean.SchemaPipeline": 95,  # the item schema, before anything is dated or stored
+    "newscrawl.pipelines.checks.ValidatePipeline": 100,
+    "newscrawl.pipelines.checks.DatesPipeline": 200,
+    "newscrawl.pipelines.store.DedupPipeline": 300,
+    "newscrawl.pipelines.store.StoragePipeline": 400,
 }
 
 # Text: digits in text fields kept as on the page (ids and dates are always ASCII).
@@ -73,46 +73,46 @@ NEWSCRAWL_TEXT_DIGITS = os.environ.get("NEWSCRAWL_TEXT_DIGITS", "keep")
 NEWSCRAWL_REPLAY = os.environ.get("NEWSCRAWL_REPLAY", "")
 NEWSCRAWL_RECORD = os.environ.get("NEWSCRAWL_RECORD", "") in ("1", "true", "yes")
 DOWNLOADER_MIDDLEWARES = {
-    # no private addresses (newscrawl.ssrf): literal ones and ports before replay and robots.txt; the
+    # no private addresses (newscrawl.downloadermiddlewares.ssrf): literal ones and ports before replay and robots.txt; the
     # resolver's refusals before DownloaderStats (850) and RetryMiddleware see a DNS error
-    "newscrawl.ssrf.PrivateAddressMiddleware": 40,
-    "newscrawl.ssrf.RefusedLookupMiddleware": 900,
-    "newscrawl.replay.ReplayMiddleware": 50,
-    "newscrawl.guards.ResponseGuardMiddleware": 580,
+    "newscrawl.downloadermiddlewares.ssrf.PrivateAddressMiddleware": 40,
+    "newscrawl.downloadermiddlewares.ssrf.RefusedLookupMiddleware": 900,
+    "newscrawl.downloadermiddlewares.replay.ReplayMiddleware": 50,
+    "newscrawl.downloadermiddlewares.guards.ResponseGuardMiddleware": 580,
     # after decompression (590), before the render check: HTML responses parsed once, from their bytes
-    "newscrawl.responses.PageResponseMiddleware": 587,
+    "newscrawl.downloadermiddlewares.responses.PageResponseMiddleware": 587,
     # sees responses after decompression, before the guards and RetryMiddleware (a 503 challenge)
-    "newscrawl.rendering.RenderMiddleware": 585,
+    "newscrawl.downloadermiddlewares.rendering.RenderMiddleware": 585,
 }
 
-# Huge listings (newscrawl.listings): a listing page over this many bytes is scanned for its links, not
+# Huge listings (newscrawl.spidermiddlewares.listings): a listing page over this many bytes is scanned for its links, not
 # parsed; article requests beyond NEWSCRAWL_LISTING_QUEUE queued ones wait as strings (0: never).
 NEWSCRAWL_LISTING_STREAM_BYTES = 2 * 1024 * 1024
 NEWSCRAWL_LISTING_QUEUE = 1000
-SPIDER_MIDDLEWARES = {"newscrawl.listings.ListingBacklog": 10}  # the last to see a callback's output
-SPIDER_MIDDLEWARES["newscrawl.spool.SpoolReplay"] = 20  # spooled articles of an earlier run, first
-DOWNLOADER_MIDDLEWARES["newscrawl.listings.HeadOnlyMiddleware"] = 586  # before meta refresh (580) decodes
+SPIDER_MIDDLEWARES = {"newscrawl.spidermiddlewares.listings.ListingBacklog": 10}  # the last to see a callback's output
+SPIDER_MIDDLEWARES["newscrawl.spidermiddlewares.spool.SpoolReplay"] = 20  # spooled articles of an earlier run, first
+DOWNLOADER_MIDDLEWARES["newscrawl.spidermiddlewares.listings.HeadOnlyMiddleware"] = 586  # before meta refresh (580) decodes
 
 EXTENSIONS = {
-    # LogStats' periodic line with percent done and ETA (newscrawl.progress), every NEWSCRAWL_PROGRESS_SECONDS
+    # LogStats' periodic line with percent done and ETA (newscrawl.extensions.progress), every NEWSCRAWL_PROGRESS_SECONDS
     "scrapy.extensions.logstats.LogStats": None,
-    "newscrawl.progress.ProgressStats": 0,
-    "newscrawl.jobstate.ResumeMarker": 10,
-    "newscrawl.report.CrawlReport": 500,
+    "newscrawl.extensions.progress.ProgressStats": 0,
+    "newscrawl.extensions.jobstate.ResumeMarker": 10,
+    "newscrawl.extensions.report.CrawlReport": 500,
     # after CrawlReport: the monitors read the stats file it writes
     "spidermon.contrib.scrapy.extensions.Spidermon": 600,
 }
 
-# End-of-crawl health checks (newscrawl.monitors; README "Monitoring"): a failed one makes `scrapy crawl` exit 1.
+# End-of-crawl health checks (newscrawl.extensions.monitors; README "Monitoring"): a failed one makes `scrapy crawl` exit 1.
 SPIDERMON_ENABLED = True
-SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.monitors.NewsMonitorSuite"]
+SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.extensions.monitors.NewsMonitorSuite"]
 SPIDERMON_EXPECTED_FINISH_REASONS = ["finished", "closespider_timeout", "closespider_itemcount",
                                      "closespider_pagecount"]  # CLOSESPIDER_* limits asked for
 SPIDERMON_MIN_SUCCESSFUL_REQUESTS = 1  # a crawl with no 200 at all (no network, blocked) failed
-SPIDERMON_MIN_ITEMS = 1  # stored, when items are expected (newscrawl.monitors.items_expected)
+SPIDERMON_MIN_ITEMS = 1  # stored, when items are expected (newscrawl.extensions.monitors.items_expected)
 SPIDERMON_MAX_ERRORS = 10  # ERROR lines; or NEWSCRAWL_MAX_ERROR_RATE x requests, whichever is more
 NEWSCRAWL_MAX_ERROR_RATE = 0.01
-# coverage over parsed articles, stored or dropped (newscrawl.monitors.coverage): fields as parsed/<field>
+# coverage over parsed articles, stored or dropped (newscrawl.extensions.monitors.coverage): fields as parsed/<field>
 SPIDERMON_ADD_FIELD_COVERAGE = True
 SPIDERMON_FIELD_COVERAGE_SKIP_NONE = True
 SPIDERMON_FIELD_COVERAGE_RULES = {"parsed/title": 0.95, "parsed/body": 0.95, "parsed/published_at": 0.8}
@@ -126,22 +126,22 @@ NEWSCRAWL_CRAWL_ID = os.environ.get("NEWSCRAWL_CRAWL_ID", "default")
 NEWSCRAWL_REDIS_IDLE_CLOSE = 10.0
 NEWSCRAWL_REDIS_HEARTBEAT = 30.0  # seconds without a heartbeat before the fleet re-queues a worker's requests
 ADDONS = {
-    "newscrawl.distributed.RedisAddon": 100,
+    "newscrawl.fleet.RedisAddon": 100,
     # JOBDIR: one crawl at a time (a lock), and a request queue checked before Scrapy opens it
-    "newscrawl.jobstate.JobdirGuard": 50,
+    "newscrawl.extensions.jobstate.JobdirGuard": 50,
 }
 
 SPIDER_CONTRACTS = {
-    "newscrawl.contracts.PathContract": 10,
+    "newscrawl.spiders.contracts.PathContract": 10,
 }
 
-# JavaScript rendering (newscrawl.rendering; README "JavaScript pages"): Debian's Chromium through
+# JavaScript rendering (newscrawl.downloadermiddlewares.rendering; README "JavaScript pages"): Debian's Chromium through
 # scrapy-playwright, only for pages that need it. The handler is plain HTTP until the first rendered page,
 # so a plain crawl never starts Playwright or the browser. scrapy-playwright needs the asyncio reactor.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"
 DOWNLOAD_HANDLERS = {
-    "http": "newscrawl.rendering.BrowserDownloadHandler",
-    "https": "newscrawl.rendering.BrowserDownloadHandler",
+    "http": "newscrawl.downloadermiddlewares.rendering.BrowserDownloadHandler",
+    "https": "newscrawl.downloadermiddlewares.rendering.BrowserDownloadHandler",
 }
 NEWSCRAWL_CHROMIUM = os.environ.get("NEWSCRAWL_CHROMIUM", "")  # empty: /usr/bin/chromium or PATH
 NEWSCRAWL_RENDER = ""  # "listing", "article" or both: render those pages of every site

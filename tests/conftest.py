@@ -18,14 +18,14 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.devservers import free_port, postgres_cluster
-from newscrawl.testsite import clean_env
+from testkit.devservers import free_port, postgres_cluster
+from testkit.testsite import clean_env
 
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 ROOT = Path(__file__).resolve().parents[1]
 REALPAGES = Path(os.environ.get("NEWSCRAWL_REALPAGES", ROOT.parent / "shared" / "realpages"))
-DEMO_CASSETTES = ROOT / "newscrawl" / "demo" / "cassettes"
+DEMO_CASSETTES = ROOT / "testkit" / "demo" / "cassettes"
 REQUIRE_SERVERS = os.environ.get("NEWSCRAWL_REQUIRE_SERVERS") == "1"
 
 

@@ -85,7 +85,7 @@ def test_full_generated_pages_have_the_real_pages_weight_and_the_same_article(re
 
     from newscrawl.offline import Extractor
     from newscrawl.spiders.sites import TabnakSpider
-    from newscrawl.testsite import generated_article, generated_page
+    from testkit.testsite import generated_article, generated_page
 
     real = realpage("tabnak/article-1.html")
 

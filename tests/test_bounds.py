@@ -23,11 +23,12 @@ from lxml import etree
 from parsel import Selector
 from scrapy.http import Request
 
-from newscrawl import html, metadata
-from newscrawl.devservers import closing_stats
-from newscrawl.pageindex import Compound, attribute_chain
-from newscrawl.responses import PageResponse
-from newscrawl.testsite import (
+from newscrawl.downloadermiddlewares.responses import PageResponse
+from newscrawl.parsing import htmltext as html
+from newscrawl.parsing import metadata
+from newscrawl.parsing.pageindex import Compound, attribute_chain
+from testkit.devservers import closing_stats
+from testkit.testsite import (
     DEEP_SHAPES,
     GEN_ID_BASE,
     deep_page,
@@ -86,7 +87,7 @@ def test_plain_parse_would_lose_the_rest_and_parse_page_does_not(caplog):
     body = ("<html><body>" + "<div>" * 3000 + "</div>" * 3000 + "<p class='after'>پس</p></body></html>").encode()
     plain = create_root_node("", etree.HTMLParser, body=body, encoding="utf-8")
     assert plain.xpath("//p[@class='after']") == []
-    with caplog.at_level("WARNING", logger="newscrawl.html"):
+    with caplog.at_level("WARNING", logger="newscrawl.parsing.htmltext"):
         assert _parse(body.decode()).xpath("string(//p[@class='after'])") == "پس"
     assert "markup nested deeper than libxml2's limit" in caplog.text
 

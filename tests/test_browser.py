@@ -1,5 +1,5 @@
-"""JavaScript pages (newscrawl.rendering) through real `scrapy crawl` processes against the local test site:
-a listing filled by JavaScript, a JavaScript cookie challenge (newscrawl.jspages), plain crawls that must
+"""JavaScript pages (newscrawl.downloadermiddlewares.rendering) through real `scrapy crawl` processes against the local test site:
+a listing filled by JavaScript, a JavaScript cookie challenge (testkit.jspages), plain crawls that must
 never start the browser, bounded pages and recycled contexts, and a missing Chromium.
 
 Chromium is Debian's (`apt-get install chromium`) or NEWSCRAWL_CHROMIUM. Without it the tests that need
@@ -14,11 +14,13 @@ import pytest
 from scrapy.http import HtmlResponse
 from scrapy.settings import Settings
 
-from newscrawl import rendering
 from newscrawl import settings as project_settings
-from newscrawl.demo.build import MANIFEST
-from newscrawl.devservers import closing_stats
-from newscrawl.jspages import (
+from newscrawl.downloadermiddlewares import rendering
+from newscrawl.downloadermiddlewares.rendering import assess, browser_selector, preflight
+from newscrawl.spiders.sites import IsnaSpider, TabnakSpider
+from testkit.demo.build import MANIFEST
+from testkit.devservers import closing_stats
+from testkit.jspages import (
     GATE_CHALLENGED,
     GATE_PLAIN,
     GATE_REFUSED,
@@ -26,9 +28,7 @@ from newscrawl.jspages import (
     challenge_page,
     js_listing,
 )
-from newscrawl.rendering import assess, browser_selector, preflight
-from newscrawl.spiders.sites import IsnaSpider, TabnakSpider
-from newscrawl.testsite import running
+from testkit.testsite import running
 from tests.conftest import REQUIRE_SERVERS, run_scrapy, scrapy_env
 
 pytestmark = pytest.mark.browser

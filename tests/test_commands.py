@@ -109,7 +109,7 @@ def test_crawl_stopped_by_sigterm_exits_1_with_one_line(tmp_path):
     import sys
     import time
 
-    from newscrawl.testsite import running
+    from testkit.testsite import running
     from tests.conftest import ROOT
 
     env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path), NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/x.sqlite3",
@@ -137,7 +137,7 @@ def test_test_site_crawl_keeps_its_articles_out_of_the_real_archive(tmp_path):
     import shutil
     import sqlite3
 
-    from newscrawl.testsite import running
+    from testkit.testsite import running
     from tests.conftest import DEMO_CASSETTES, ROOT
 
     shutil.copy(ROOT / "scrapy.cfg", tmp_path / "scrapy.cfg")  # a project folder of its own: data/ is here

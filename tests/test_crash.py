@@ -8,7 +8,7 @@ import random
 import pytest
 
 from bench import crash
-from newscrawl.testsite import running
+from testkit.testsite import running
 from tests.conftest import scrapy_env
 
 pytestmark = pytest.mark.faults

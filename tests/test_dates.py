@@ -1,4 +1,4 @@
-"""newscrawl.dates: Jalali/ISO/RSS dates → Tehran time.
+"""newscrawl.parsing.dates: Jalali/ISO/RSS dates → Tehran time.
 
 Every expected value is worked out by hand from two anchors, 1 Farvardin 1391 = 2012-03-20 and
 1 Farvardin 1397 = 2018-03-21 (months 1-6 have 31 days, 7-11 have 30), and Iran's DST rule: +04:30 from
@@ -13,7 +13,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 from parsel import Selector
 
-from newscrawl.dates import (
+from newscrawl.parsing.dates import (
     TEHRAN,
     jalali_str,
     parse_date_arg,

@@ -10,8 +10,8 @@ from tests.conftest import DEMO_CASSETTES, run_scrapy, scrapy_env
 
 pytestmark = pytest.mark.e2e
 
-# From the demo manifest (newscrawl/demo/build.py), counted by hand there.
-from newscrawl.demo.build import MANIFEST  # noqa: E402
+# From the demo manifest (testkit/demo/build.py), counted by hand there.
+from testkit.demo.build import MANIFEST  # noqa: E402
 
 
 def crawl(tmp_path, *args):

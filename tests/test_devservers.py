@@ -1,6 +1,6 @@
-"""newscrawl.devservers.closing_stats: reading Scrapy's closing stats dump from a crawl's log."""
+"""testkit.devservers.closing_stats: reading Scrapy's closing stats dump from a crawl's log."""
 
-from newscrawl.devservers import closing_stats
+from testkit.devservers import closing_stats
 
 LOG = """2026-11-25 12:31:55 [scrapy.core.engine] INFO: Closing spider (finished)
 2026-11-25 12:31:55 [scrapy.statscollectors] INFO: Dumping Scrapy stats:

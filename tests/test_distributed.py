@@ -1,4 +1,4 @@
-"""The Redis fleet (newscrawl.distributed).
+"""The Redis fleet (newscrawl.fleet).
 
 - FleetQueue against a real Redis server, in-process: the in-flight entries, their acknowledgement and
   the re-queueing of a dead worker's requests (hypothesis: any request comes back exactly as it was).
@@ -31,8 +31,8 @@ from scrapy import Request, Spider
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
 
-from newscrawl.devservers import closing_stats, free_port
-from newscrawl.distributed import ITEM_ERROR_RETRIES, FleetQueue, fleet_prefix, preflight, settle
+from newscrawl.fleet import ITEM_ERROR_RETRIES, FleetQueue, fleet_prefix, preflight, settle
+from testkit.devservers import closing_stats, free_port
 from tests.conftest import ROOT, scrapy_env
 
 pytestmark = pytest.mark.redis
@@ -181,7 +181,7 @@ def test_an_unreadable_entry_is_dropped_with_an_error(server, queue_key, caplog)
     queue = make_queue(server, queue_key)
     server.zadd(queue_key, {b"not a pickle": 0})
     queue.push_new(Request("http://127.0.0.1/ok", priority=-1), "fp", queue_key + ":df")
-    with caplog.at_level("ERROR", logger="newscrawl.distributed"):
+    with caplog.at_level("ERROR", logger="newscrawl.fleet"):
         assert queue.pop().url == "http://127.0.0.1/ok"
     assert "cannot be read back" in caplog.text
     assert server.hlen(queue.inflight_key) == 1
@@ -215,7 +215,7 @@ def test_a_requeued_request_comes_back_exactly_as_it_was(server, path, body, pri
 @contextmanager
 def local_site(articles: int, delay_ms: int):
     """The local test site with generated articles, slowed down so that both workers get work."""
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles",
+    proc = subprocess.Popen([sys.executable, "-m", "testkit.testsite", "--port", "0", "--articles",
                              str(articles), "--delay-ms", str(delay_ms)], cwd=ROOT, env=scrapy_env(),
                             stdout=subprocess.PIPE, text=True)
     try:
@@ -411,7 +411,7 @@ def test_a_worker_stopped_by_a_database_outage_leaves_its_articles_to_the_fleet(
         first = {n: closing_stats((folders[n] / "crawl.log").read_text(encoding="utf-8")) for n in (1, 2)}
         assert [first[n].get("finish_reason") for n in (1, 2)] == ["database_unavailable"] * 2, codes
         assert codes[1] != 0 and codes[2] != 0
-        assert first[1].get("newscrawl/halt/spooled", 0) > 0  # worker 1 held articles it could not store
+        assert first[1].get("newscrawl/extensions/halt/spooled", 0) > 0  # worker 1 held articles it could not store
         assert first[1].get("newscrawl/fleet/requeued_at_close", 0) > 0
         # worker 1 is never run again
         assert worker(folders[2], base, env(2), *fleet, "-s", "CONCURRENT_REQUESTS=16",

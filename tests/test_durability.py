@@ -22,8 +22,8 @@ import pytest
 from sqlalchemy import create_engine, make_url, text
 
 import newscrawl.settings as project_settings
-from newscrawl.devservers import closing_stats, postgres_bin, postgres_cluster
-from newscrawl.testsite import running
+from testkit.devservers import closing_stats, postgres_bin, postgres_cluster
+from testkit.testsite import running
 from tests.conftest import REQUIRE_SERVERS, ROOT, _unavailable, scrapy_env
 
 pytestmark = pytest.mark.faults
@@ -112,9 +112,9 @@ def assert_exactly_once(db: list[str], feeds: Path) -> None:
     assert not list(feeds.glob("*.open")), "a feed marker was left behind"
 
 
-#: the storage side: its one line for a stop comes from newscrawl.halt (the health check and the report
+#: the storage side: its one line for a stop comes from newscrawl.extensions.halt (the health check and the report
 #: say that the crawl failed, each in its own line)
-STORAGE_LOGGERS = ("newscrawl.halt", "newscrawl.storage", "newscrawl.pipelines", "newscrawl.feeds", "newscrawl.spool")
+STORAGE_LOGGERS = ("newscrawl.extensions.halt", "newscrawl.db.store", "newscrawl.pipelines", "newscrawl.exports.feeds", "newscrawl.spidermiddlewares.spool")
 
 
 def newscrawl_errors(log: str) -> list[str]:
@@ -136,7 +136,7 @@ def finish_reason(log: str) -> str | None:
 
 # -- PostgreSQL restarted and stopped ------------------------------------------------------------------------
 class Server:
-    """A throwaway PostgreSQL cluster of this test's own (newscrawl.devservers.postgres_cluster), which the
+    """A throwaway PostgreSQL cluster of this test's own (testkit.devservers.postgres_cluster), which the
     test can restart, stop and start again."""
 
     def __init__(self, url: str):
@@ -225,7 +225,7 @@ def test_postgres_down_longer_than_the_retry_window_stops_spools_and_the_rerun_c
     assert tracebacks(log) == 0
     (spool,) = (data / "spool").glob("tabnak.*.spool")  # tabnak.<database>.spool
     spooled = [json.loads(line)["news_code"] for line in spool.read_text("utf-8").splitlines()]
-    assert spooled and len(spooled) == closing_stats(log)["newscrawl/halt/spooled"]
+    assert spooled and len(spooled) == closing_stats(log)["newscrawl/extensions/halt/spooled"]
     assert f"{len(spooled)} articles kept in {spool}" in errors[0]
 
     server.start()
@@ -233,7 +233,7 @@ def test_postgres_down_longer_than_the_retry_window_stops_spools_and_the_rerun_c
     assert set(first_feed) <= set(server.codes()) and not set(first_feed) & set(spooled)
     code, log = crawl(command(site), env)
     assert code == 0, log[-3000:]
-    assert closing_stats(log)["newscrawl/spool/replayed"] == len(spooled)
+    assert closing_stats(log)["newscrawl/spidermiddlewares/spool/replayed"] == len(spooled)
     assert_exactly_once(server.codes(), feeds)
     assert list((data / "spool").iterdir()) == []  # replayed, stored, and removed
 

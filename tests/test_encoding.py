@@ -1,7 +1,7 @@
-"""Reading each page in the encoding its bytes are in (newscrawl.guards, issue 13 case 5): the pure choice
+"""Reading each page in the encoding its bytes are in (newscrawl.downloadermiddlewares.guards, issue 13 case 5): the pure choice
 (`choose_encoding`) on hand-written pages and, with hypothesis, on random Persian text in UTF-8 (with a few
 bad bytes) and in windows-1256 and on ASCII pages; then the whole read path after the middleware: Scrapy's
-`encoding` and `text`, the selector (newscrawl.responses.parse), a fresh parse of `text` (the generic
+`encoding` and `text`, the selector (newscrawl.downloadermiddlewares.responses.parse), a fresh parse of `text` (the generic
 spider) and the site spider's item. The crawl through the real engine is in tests/test_faults.py."""
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from newscrawl import hostile
-from newscrawl.guards import ResponseGuardMiddleware, choose_encoding
+from newscrawl.downloadermiddlewares.guards import ResponseGuardMiddleware, choose_encoding
+from newscrawl.downloadermiddlewares.responses import PageResponse, PageResponseMiddleware, parse
 from newscrawl.offline import Extractor
-from newscrawl.responses import PageResponse, PageResponseMiddleware, parse
 from newscrawl.spiders.sites import TabnakSpider
+from testkit import hostile
 
 ZWNJ = "\u200c"
 URL = "https://www.tabnak.ir/fa/news/700028/slug"
@@ -57,7 +57,7 @@ def guarded(body: bytes, content_type: str | None, url: str = URL):
 
 
 def read_everywhere(response) -> set[str]:
-    """The <p>'s text as each reader of a crawl sees it: the cached selector (newscrawl.responses.parse,
+    """The <p>'s text as each reader of a crawl sees it: the cached selector (newscrawl.downloadermiddlewares.responses.parse,
     the site spiders and their loaders), a fresh parse, and a parse of `response.text` (the generic
     spider)."""
     return {"".join(response.xpath("//p//text()").getall()),
@@ -335,7 +335,7 @@ def test_overrides_are_counted_and_logged_with_the_url(caplog):
     crawler = get_crawler(Spider)
     guard = ResponseGuardMiddleware(crawler)
     body = hostile.utf8_page(700029, "windows-1252")
-    with caplog.at_level(logging.DEBUG, logger="newscrawl.guards"):
+    with caplog.at_level(logging.DEBUG, logger="newscrawl.downloadermiddlewares.guards"):
         for n in (1, 2):
             url = f"https://www.tabnak.ir/fa/news/70002{n}/x"
             guard.process_response(Request(url), HtmlResponse(

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.storage import ArticleStore
+from newscrawl.db.store import ArticleStore
 from tests.conftest import DEMO_CASSETTES, run_scrapy, scrapy_env
 
 ZWNJ = "\u200c"
@@ -368,7 +368,7 @@ def test_feeds_setting_replaces_the_default_feed(tmp_path):
                      NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/news.sqlite3")
     result = run_scrapy("crawl", "tabnak", "-a", "mode=rss", "-s", f"FEEDS={feeds}", env=env)
     assert result.returncode == 0, result.stderr[-3000:]
-    from newscrawl.demo.build import MANIFEST
+    from testkit.demo.build import MANIFEST
 
     with (tmp_path / "feed" / "tabnak.csv").open(encoding="utf-8", newline="") as fh:
         codes = sorted(r["news_code"] for r in csv.DictReader(fh))

@@ -1,5 +1,5 @@
-"""Reliability through the real Scrapy engine against the local test site (`python -m newscrawl.testsite`):
-incremental re-runs, resuming a SIGKILLed JOBDIR crawl, the hostile listing (newscrawl.hostile), and the
+"""Reliability through the real Scrapy engine against the local test site (`python -m testkit.testsite`):
+incremental re-runs, resuming a SIGKILLed JOBDIR crawl, the hostile listing (testkit.hostile), and the
 end-of-crawl monitors. Every crawl is a `scrapy crawl` subprocess; the site is a subprocess too."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from newscrawl.demo.build import MANIFEST
-from newscrawl.devservers import closing_stats
-from newscrawl.hostile import (
+from testkit.demo.build import MANIFEST
+from testkit.devservers import closing_stats
+from testkit.hostile import (
     CASES,
     CP1256_PARAGRAPHS,
     CP1256_TITLE,
@@ -29,7 +29,7 @@ from newscrawl.hostile import (
     UTF8_TITLE,
     article,
 )
-from newscrawl.testsite import running
+from testkit.testsite import running
 from tests.conftest import ROOT, run_scrapy, scrapy_env, stored_count
 
 pytestmark = pytest.mark.faults

@@ -14,12 +14,12 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scrapy.utils.project import get_project_settings
 
-from newscrawl.demo.build import BY_ID, render_article
-from newscrawl.guards import persian_legacy_encoding
+from newscrawl.downloadermiddlewares.guards import persian_legacy_encoding
 from newscrawl.offline import Extractor, NotAnArticle
-from newscrawl.pipelines import ValidatePipeline
-from newscrawl.sanitize import strip_markup
+from newscrawl.parsing.sanitize import strip_markup
+from newscrawl.pipelines.checks import ValidatePipeline
 from newscrawl.spiders.sites import TabnakSpider
+from testkit.demo.build import BY_ID, render_article
 
 REAL_URL = "https://www.tabnak.ir/fa/news/818242/slug"
 #: demo pages: the `scrapy check` page (tags, comments, related news), the seed text, the bad date

@@ -18,7 +18,7 @@ from scrapy.utils.project import get_project_settings
 from newscrawl.offline import Extractor, NotAnArticle
 from newscrawl.spiders.base import ArgumentError
 from newscrawl.spiders.generic import GenericSpider, url_hash_code, url_news_code
-from newscrawl.testsite import running
+from testkit.testsite import running
 from tests.conftest import REALPAGES, run_scrapy, scrapy_env
 
 ZWNJ = "\u200c"
@@ -444,8 +444,8 @@ def test_crawl_of_hostile_markup_and_canonicals_stores_nothing_harmful(site, tmp
     """generic against the hostile site's issue-14 articles: escaped markup is gone from title and body, the
     javascript: and off-site canonicals (and the pages' og:url on www.tabnak.ir) are ignored and counted,
     and of the images of 700045 only the normal one is kept."""
-    from newscrawl.devservers import closing_stats
-    from newscrawl.hostile import ESCAPED_STORED_BODY, ESCAPED_TITLE, IMAGE_PATH, PREFIX, SANITIZE_CASES
+    from testkit.devservers import closing_stats
+    from testkit.hostile import ESCAPED_STORED_BODY, ESCAPED_TITLE, IMAGE_PATH, PREFIX, SANITIZE_CASES
     from tests.test_sanitize import harmless
 
     urls = [f"{site}{PREFIX}/fa/news/{i}" for i in sorted(SANITIZE_CASES)]

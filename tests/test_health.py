@@ -18,11 +18,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from newscrawl.commands.crawl import exit_code
-from newscrawl.devservers import free_port
-from newscrawl.history import safe_arguments
-from newscrawl.monitors import ARTICLES_REQUESTED, STORED_COUNT, coverage, items_expected
-from newscrawl.report import coverage_text
-from newscrawl.testsite import running
+from newscrawl.db.history import safe_arguments
+from newscrawl.extensions.monitors import ARTICLES_REQUESTED, STORED_COUNT, coverage, items_expected
+from newscrawl.extensions.report import coverage_text
+from testkit.devservers import free_port
+from testkit.testsite import running
 from tests.conftest import run_scrapy, scrapy_env
 
 ARTICLES = 60  # two archive pages of /gen
@@ -78,7 +78,7 @@ def test_items_expected(stats, expected):
       "newscrawl/health/failed": ["Storage/x: 3 articles were not written"]}, 1, "3 articles were not written"),
     ({"finish_reason": "shutdown", "newscrawl/health/passed": False, "newscrawl/health/failed": ["x: y"]}, 1,
      "finish reason: shutdown"),
-    ({"finish_reason": "finished", "newscrawl/health/passed": True, "newscrawl/history/error": "db down"}, 1,
+    ({"finish_reason": "finished", "newscrawl/health/passed": True, "newscrawl/db/history/error": "db down"}, 1,
      "db down"),
 ])
 def test_exit_code_reads_the_verdict(stats, code, words):
@@ -235,7 +235,7 @@ def test_database_down_at_close_is_one_line_and_exit_1(tmp_path, caplog):
     stat, exit code 1; no exception leaves the close."""
     from scrapy.utils.test import get_crawler
 
-    from newscrawl.report import CrawlReport
+    from newscrawl.extensions.report import CrawlReport
 
     (tmp_path / "file").write_text("")
     crawler = get_crawler(settings_dict={"NEWSCRAWL_DATABASE_URL": f"sqlite:///{tmp_path}/file/news.sqlite3"})

@@ -1,4 +1,4 @@
-"""newscrawl.jobstate: how a JOBDIR crawl knows the last run was killed, which saved request queues it
+"""newscrawl.extensions.jobstate: how a JOBDIR crawl knows the last run was killed, which saved request queues it
 trusts, and the lock that keeps a second crawl out. (The whole stories, through the real engine, are in
 tests/test_resume.py and tests/test_faults.py::test_resume_after_sigkill...)"""
 
@@ -17,8 +17,8 @@ from scrapy.settings import Settings
 from scrapy.utils.misc import load_object
 from scrapy.utils.test import get_crawler
 
-from newscrawl import jobstate
-from newscrawl.jobstate import (
+from newscrawl.extensions import jobstate
+from newscrawl.extensions.jobstate import (
     LOCK,
     MARKER,
     RUNNING,
@@ -222,7 +222,7 @@ def test_jobdir_busy_names_the_holder_and_takes_a_free_lock(other_process_lock, 
 
 def test_a_crawl_that_finds_its_jobdir_taken_touches_nothing_and_closes(other_process_lock):
     settings = Settings({"JOBDIR": str(other_process_lock), "FEEDS": {"x.jsonl": {"format": "jsonlines"}},
-                         "ITEM_PIPELINES": {"newscrawl.pipelines.StoragePipeline": 400}}, priority="cmdline")
+                         "ITEM_PIPELINES": {"newscrawl.pipelines.store.StoragePipeline": 400}}, priority="cmdline")
     guard = JobdirGuard.from_crawler(get_crawler(Spider))
     guard.update_settings(settings)
     assert settings.get("JOBDIR") is None and settings.getdict("FEEDS") == {}

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawl import dburl
-from newscrawl.testsite import running
+from newscrawl.db import url as dburl
+from testkit.testsite import running
 from tests.conftest import ROOT, free_port, run_scrapy, scrapy_env
 
 BIN = Path(sys.executable).parent
@@ -172,7 +172,7 @@ def test_progress_lines_in_ids_mode(tmp_path):
     """A slow site (40 ms a page, one request at a time) and a line every 0.2 s: the lines count the ids
     done out of 40, the share never goes back, and an ETA appears once some are done."""
     env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path))
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles", "40",
+    proc = subprocess.Popen([sys.executable, "-m", "testkit.testsite", "--port", "0", "--articles", "40",
                              "--delay-ms", "40"], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
         base = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
@@ -182,7 +182,7 @@ def test_progress_lines_in_ids_mode(tmp_path):
         proc.terminate()
         proc.wait(timeout=10)
     assert result.returncode == 0, result.stderr[-2000:]
-    lines = re.findall(r"\[newscrawl\.progress\] INFO: (progress: .*)", result.stderr)
+    lines = re.findall(r"\[newscrawl\.extensions\.progress\] INFO: (progress: .*)", result.stderr)
     assert len(lines) >= 3, result.stderr[-2000:]
     assert lines[0] == "progress: 0 pages (0/min), 0 items (0/min); 0 of 40 ids done (0%)"
     shares = [int(m) for m in re.findall(r"of 40 ids done \((\d+)%\)", "\n".join(lines))]
@@ -199,7 +199,7 @@ def test_progress_is_off_at_zero(tmp_path):
 
 
 def test_progress_line_pure():
-    from newscrawl.progress import progress_line
+    from newscrawl.extensions.progress import progress_line
 
     assert progress_line(10, 120.4, 8, 96, 25, 100, 50.0) == \
         "progress: 10 pages (120/min), 8 items (96/min); 25 of 100 ids done (25%), ETA 2 min 30 s"

@@ -1,4 +1,4 @@
-"""newscrawl.pageindex answers site selectors without XPath: it must answer exactly what parsel answers.
+"""newscrawl.parsing.pageindex answers site selectors without XPath: it must answer exactly what parsel answers.
 
 Parsel is the reference throughout: every site's selectors on every fixture and real page, every part on
 its own, and random pages with random selectors (hypothesis), each compared with `Selector.css`.
@@ -17,7 +17,7 @@ from parsel import Selector
 from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
-from newscrawl.pageindex import PageIndex, class_names, plan
+from newscrawl.parsing.pageindex import PageIndex, class_names, plan
 from newscrawl.spiders.base import TemplateSpider, _css_parts, sel
 from tests.conftest import REALPAGES
 
@@ -167,7 +167,7 @@ def test_one_index_serves_several_scopes_in_turn():
 def test_drop_lists_find_what_their_xpath_finds(spidercls, body):
     from parsel.csstranslator import HTMLTranslator
 
-    from newscrawl import html
+    from newscrawl.parsing import htmltext as html
 
     page = Selector(body=body, type="html")
     selectors = spidercls.selector_map()
@@ -181,7 +181,7 @@ def test_drop_lists_find_what_their_xpath_finds(spidercls, body):
 
 
 def test_a_drop_list_outside_the_simple_form_is_run_as_xpath():
-    from newscrawl import html
+    from newscrawl.parsing import htmltext as html
 
     page = Selector(text='<div><p class="a">1</p><span><b>2</b></span><i>3</i></div>')
     div = page.css("div")[0].root

@@ -30,13 +30,14 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
-from newscrawl import spool
-from newscrawl.feeds import FeedWriteError, SafeFileFeedStorage, repair_folder, write_marker
-from newscrawl.halt import halt_for
+from newscrawl.db.store import ArticleStore, run_id_for, store_for
+from newscrawl.exports.feeds import FeedWriteError, SafeFileFeedStorage, repair_folder, write_marker
+from newscrawl.extensions.halt import halt_for
 from newscrawl.items import FIELDS, ArticleItem
-from newscrawl.pipelines import DatesPipeline, DedupPipeline, StoragePipeline, ValidatePipeline
-from newscrawl.spool import replay_items
-from newscrawl.storage import ArticleStore, run_id_for, store_for
+from newscrawl.pipelines.checks import DatesPipeline, ValidatePipeline
+from newscrawl.pipelines.store import DedupPipeline, StoragePipeline
+from newscrawl.spidermiddlewares import spool
+from newscrawl.spidermiddlewares.spool import replay_items
 
 ROOT = Path(__file__).resolve().parents[1]
 ZWNJ = "\u200c"
@@ -60,7 +61,7 @@ def make_crawler(tmp_path, batch_size=2, flush_seconds=0.01, **settings):
     settings = {"NEWSCRAWL_DATABASE_URL": db_url(tmp_path), "NEWSCRAWL_DB_BATCH_SIZE": batch_size,
                 "NEWSCRAWL_DB_FLUSH_SECONDS": flush_seconds, "NEWSCRAWL_DB_RETRY_SECONDS": 0.2,
                 "NEWSCRAWL_DATA_DIR": str(tmp_path / "data"),
-                "ITEM_PIPELINES": {"newscrawl.pipelines.StoragePipeline": 400}, **settings}
+                "ITEM_PIPELINES": {"newscrawl.pipelines.store.StoragePipeline": 400}, **settings}
     crawler = get_crawler(Spider, settings)
     crawler.spider = Spider("tabnak")
     return crawler
@@ -404,7 +405,7 @@ def test_database_lost_mid_crawl_stops_and_spools_everything(tmp_path, caplog):
     assert out == ["not stored: database_unavailable"] * 3
     assert halt_for(crawler).reason == "database_unavailable"
     assert spooled(crawler) == ["1", "2", "3"]  # nothing lost: every article waits in the spool
-    assert stat(crawler, "newscrawl/halt/spooled") == 3 and stat(crawler, "newscrawl/stored") is None
+    assert stat(crawler, "newscrawl/extensions/halt/spooled") == 3 and stat(crawler, "newscrawl/stored") is None
     # (the spider_closed signal of a crawl that never started upsets Scrapy's CoreStats: not ours)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("newscrawl")]
     assert len(errors) == 1 and "\n" not in errors[0]
@@ -529,7 +530,7 @@ def test_replay_items_are_removed_on_finished_only(tmp_path):
     assert [i["news_code"] for i in replay_items(later)] == ["1"]  # still there
     later.signals.send_catch_log(signals.spider_closed, spider=Spider("tabnak"), reason="finished")
     assert list((tmp_path / "data" / "spool").iterdir()) == []
-    assert stat(later, "newscrawl/spool/replayed") == 1
+    assert stat(later, "newscrawl/spidermiddlewares/spool/replayed") == 1
 
 
 def test_a_spool_is_replayed_only_into_its_own_database(tmp_path):
@@ -709,8 +710,8 @@ def test_pipelines_in_a_real_crawl_twice(tmp_path):
     """Scrapy calls our spider-less open/process/close methods without deprecation warnings, and a
     second run on the same database drops everything as duplicates."""
     (tmp_path / "spider.py").write_text(SPIDER, encoding="utf-8")
-    pipelines = {"newscrawl.pipelines.ValidatePipeline": 100, "newscrawl.pipelines.DatesPipeline": 200,
-                 "newscrawl.pipelines.DedupPipeline": 300, "newscrawl.pipelines.StoragePipeline": 400}
+    pipelines = {"newscrawl.pipelines.checks.ValidatePipeline": 100, "newscrawl.pipelines.checks.DatesPipeline": 200,
+                 "newscrawl.pipelines.store.DedupPipeline": 300, "newscrawl.pipelines.store.StoragePipeline": 400}
     # no project settings: neither NEWSCRAWL_* nor a SCRAPY_SETTINGS_MODULE left by in-process tests
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
     env["PYTHONPATH"] = str(ROOT)

@@ -24,9 +24,15 @@ from scrapy.exceptions import IgnoreRequest, NotConfigured
 from scrapy.http import HtmlResponse, TextResponse, XmlResponse
 from scrapy.utils.test import get_crawler
 
-from newscrawl.demo import CASSETTE, CASSETTE_DIR
-from newscrawl.demo.build import MANIFEST
-from newscrawl.replay import ReplayMiddleware, interaction, load_cassette, load_cassettes, save_cassette
+from newscrawl.downloadermiddlewares.replay import (
+    ReplayMiddleware,
+    interaction,
+    load_cassette,
+    load_cassettes,
+    save_cassette,
+)
+from testkit.demo import CASSETTE, CASSETTE_DIR
+from testkit.demo.build import MANIFEST
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2020-01-02T03:04:05"
@@ -148,16 +154,16 @@ def test_replay_answers_with_the_right_response_class(tmp_path):
     assert isinstance(text, TextResponse) and text.body == b"persian path"
     moved = mw.process_request(Request("https://example.test/old"))
     assert moved.status == 301 and moved.headers["Location"] == b"https://example.test/feed"
-    assert crawler.stats.get_value("newscrawl/replay/hits") == 4
+    assert crawler.stats.get_value("newscrawl/downloadermiddlewares/replay/hits") == 4
 
 
 def test_missing_response_is_logged_counted_and_ignored(tmp_path, caplog):
     directory = _cassette(tmp_path).parent
     mw, crawler = _middleware({"NEWSCRAWL_REPLAY": str(directory)})
-    with caplog.at_level(logging.ERROR, logger="newscrawl.replay"), pytest.raises(IgnoreRequest):
+    with caplog.at_level(logging.ERROR, logger="newscrawl.downloadermiddlewares.replay"), pytest.raises(IgnoreRequest):
         mw.process_request(Request("https://example.test/nope"))
     assert f"no recorded response for https://example.test/nope in {directory}" in caplog.text
-    assert crawler.stats.get_value("newscrawl/replay/missing") == 1
+    assert crawler.stats.get_value("newscrawl/downloadermiddlewares/replay/missing") == 1
 
 
 def test_record_mode_passes_requests_through_and_keeps_redirect_hops(tmp_path):
@@ -227,7 +233,7 @@ def _run_spider(cwd: Path, base: str, cassettes: Path, out: str, record: bool) -
     env.update(TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="", PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "scrapy", "runspider", "spider.py", "-a", f"base={base}", "-o", out,
             "-s", f"NEWSCRAWL_REPLAY={cassettes}",
-            "-s", 'DOWNLOADER_MIDDLEWARES={"newscrawl.replay.ReplayMiddleware": 50}',
+            "-s", 'DOWNLOADER_MIDDLEWARES={"newscrawl.downloadermiddlewares.replay.ReplayMiddleware": 50}',
             "-s", "TELNETCONSOLE_ENABLED=False", "-s", "REMOTE_CONTROL_ENABLED=False", "-L", "INFO"]
     if record:
         args += ["-s", "NEWSCRAWL_RECORD=1"]
@@ -275,7 +281,7 @@ def test_record_then_replay_a_real_crawl(tmp_path):
     replayed = _run_spider(tmp_path, base, cassettes, "replayed.jsonl", record=False)  # server is gone
     assert replayed.returncode == 0, replayed.stderr[-3000:]
     assert "no recorded response" not in replayed.stderr
-    assert "'newscrawl/replay/hits': 5" in replayed.stderr  # index, a, gz, /sub (301), /sub/
+    assert "'newscrawl/downloadermiddlewares/replay/hits': 5" in replayed.stderr  # index, a, gz, /sub (301), /sub/
     assert _items(tmp_path / "replayed.jsonl") == live
 
 
@@ -286,13 +292,13 @@ def demo():
 
 
 def _page(demo, url: str) -> str:
-    from newscrawl.replay import canonical
+    from newscrawl.downloadermiddlewares.replay import canonical
 
     return demo[canonical(url)].body.decode("utf-8")
 
 
 def test_demo_build_is_deterministic_and_current():
-    result = subprocess.run([sys.executable, "-m", "newscrawl.demo.build", "--check"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "testkit.demo.build", "--check"], cwd=ROOT,
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert CASSETTE.stat().st_size > 100_000
@@ -319,7 +325,7 @@ def test_demo_rss_links_are_http_and_redirect(demo):
     assert "<link>\n                http://www.tabnak.ir/fa/news/" in feed  # wrapped like the real feed
     assert "<pubDate>22 Jul 2018 08:45:12 +0430</pubDate>" in feed
     assert feed.count("            <description>") == 3  # three items have one (plus the channel)
-    from newscrawl.replay import canonical
+    from newscrawl.downloadermiddlewares.replay import canonical
 
     for link in links:
         hop = demo[canonical(link)]

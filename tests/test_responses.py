@@ -1,4 +1,4 @@
-"""newscrawl.responses: a crawl's HTML responses are PageResponses, whose selector is the same tree as
+"""newscrawl.downloadermiddlewares.responses: a crawl's HTML responses are PageResponses, whose selector is the same tree as
 Scrapy's, parsed from the bytes by lxml's plain parser."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from scrapy.http import HtmlResponse, Request, TextResponse, XmlResponse
 from scrapy.settings.default_settings import DOWNLOADER_MIDDLEWARES_BASE
 
 from newscrawl import settings
-from newscrawl.responses import PageResponse, PageResponseMiddleware
+from newscrawl.downloadermiddlewares.responses import PageResponse, PageResponseMiddleware
 from tests.test_pageindex import PAGES
 
 URL = "https://example.ir/fa/news/1"
@@ -58,13 +58,13 @@ def test_the_middleware_recasts_html_only_and_keeps_everything_else():
 def test_it_runs_after_decompression_and_before_the_render_check():
     """Responses pass middlewares from the highest number down: decompression re-picks the response class,
     so the recast must come after it, and the render check must see the PageResponse."""
-    ours = settings.DOWNLOADER_MIDDLEWARES["newscrawl.responses.PageResponseMiddleware"]
+    ours = settings.DOWNLOADER_MIDDLEWARES["newscrawl.downloadermiddlewares.responses.PageResponseMiddleware"]
     decompression = DOWNLOADER_MIDDLEWARES_BASE["scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware"]
-    assert settings.DOWNLOADER_MIDDLEWARES["newscrawl.rendering.RenderMiddleware"] < ours < decompression
+    assert settings.DOWNLOADER_MIDDLEWARES["newscrawl.downloadermiddlewares.rendering.RenderMiddleware"] < ours < decompression
 
 
 def test_a_page_response_keeps_one_index_for_the_render_check_and_the_spider():
-    from newscrawl.responses import page_index
+    from newscrawl.downloadermiddlewares.responses import page_index
 
     page = PageResponse(URL, body=b'<div class="body">x</div>', request=Request(URL))
     assert page_index(page) is page_index(page) is page.index

@@ -1,6 +1,6 @@
 """Untrusted input stays harmless (issue 14): stored text never holds markup, stored URLs are absolute
 http(s) URLs on the site, every item matches the schema. Unit tests and hypothesis over the sanitizer
-(newscrawl/sanitize.py), then a crawl of the hostile test site's issue-14 articles through the real engine."""
+(newscrawl/parsing/sanitize.py), then a crawl of the hostile test site's issue-14 articles through the real engine."""
 
 from __future__ import annotations
 
@@ -16,8 +16,17 @@ from hypothesis import strategies as st
 from lxml import etree
 from scrapy.exceptions import DropItem
 
-from newscrawl.devservers import closing_stats
-from newscrawl.hostile import (
+from newscrawl.parsing.sanitize import (
+    MAX_URL_LENGTH,
+    clean_url,
+    strip_markup,
+    strip_paragraphs,
+    url_problem,
+)
+from newscrawl.parsing.text import normalize
+from newscrawl.pipelines.clean import SanitizePipeline, SchemaPipeline
+from testkit.devservers import closing_stats
+from testkit.hostile import (
     ESCAPED_STORED_BODY,
     ESCAPED_TITLE,
     IMAGE_PATH,
@@ -25,17 +34,7 @@ from newscrawl.hostile import (
     SANITIZE_CASES,
     escaped_markup_page,
 )
-from newscrawl.sanitize import (
-    MAX_URL_LENGTH,
-    SanitizePipeline,
-    SchemaPipeline,
-    clean_url,
-    strip_markup,
-    strip_paragraphs,
-    url_problem,
-)
-from newscrawl.testsite import running
-from newscrawl.text import normalize
+from testkit.testsite import running
 from tests.conftest import run_scrapy, scrapy_env
 
 ZWNJ = "\u200c"
@@ -259,7 +258,7 @@ def test_url_problem_refuses_what_no_url_holds():
 def test_sanitize_pipeline_counts_each_field_and_each_image(caplog):
     crawler = FakeCrawler()
     long_image = "https://www.tabnak.ir/files/" + "a" * 2 * 1024 * 1024 + ".jpg"
-    caplog.set_level(logging.WARNING, "newscrawl.sanitize")
+    caplog.set_level(logging.WARNING, "newscrawl.parsing.sanitize")
     out = SanitizePipeline(crawler).process_item(item(
         title="<svg/onload=alert(1)>عنوان", body="<img/src=x/onerror=alert(2)>بند\n\nدوم", lead="لید",
         images=["https://www.tabnak.ir/files/1.jpg", long_image, "javascript:alert(1)",
@@ -300,7 +299,7 @@ def test_schema_pipeline_passes_a_good_item():
 ])
 def test_schema_pipeline_drops_with_the_field(fields, field, caplog):
     crawler = FakeCrawler()
-    caplog.set_level(logging.WARNING, "newscrawl.sanitize")
+    caplog.set_level(logging.WARNING, "newscrawl.parsing.sanitize")
     with pytest.raises(DropItem):
         SchemaPipeline(crawler).process_item(item(**fields))
     assert crawler.stats.get_stats() == {f"newscrawl/dropped/schema_{field}": 1}
@@ -331,7 +330,7 @@ FIELD_VALUES = st.sampled_from([
     st.sampled_from(list(item())), max_size=2))
 def test_fast_schema_agrees_with_jsonschema(changes, removed):
     """SchemaPipeline's fast path never passes an item that jsonschema rejects, nor the reverse."""
-    from newscrawl.sanitize import _fast_schema, _validator
+    from newscrawl.pipelines.clean import _fast_schema, _validator
 
     data = {k: v for k, v in {**item(), **changes}.items() if k not in removed and k != "published_at_meta"}
     assert _fast_schema().is_valid(data) == (not list(_validator().iter_errors(data)))

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from newscrawl.demo.build import MANIFEST
 from newscrawl.items import FIELDS
 from newscrawl.schema import errors, load, markdown_table
+from testkit.demo.build import MANIFEST
 from tests.conftest import ROOT, run_scrapy, scrapy_env
 from tests.test_demo_crawl import ARCHIVE, crawl, jsonl
 

@@ -30,7 +30,7 @@ def get_json(url, data=None):
 
 @pytest.fixture
 def testsite():
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0"], cwd=ROOT,
+    proc = subprocess.Popen([sys.executable, "-m", "testkit.testsite", "--port", "0"], cwd=ROOT,
                             env=scrapy_env(), stdout=subprocess.PIPE, text=True)
     base = re.search(r"http://127\.0\.0\.1:\d+", proc.stdout.readline()).group(0)
     yield base
@@ -104,7 +104,7 @@ def test_deploy_schedule_and_collect(tmp_path, scrapyd, testsite):
         pytest.fail(f"job did not finish: {jobs}")
     items_file = home / "items" / "newscrawl" / "tabnak" / f"{job['jobid']}.jl"
     items = [json.loads(line) for line in items_file.read_text(encoding="utf-8").splitlines()]
-    from newscrawl.demo.build import MANIFEST
+    from testkit.demo.build import MANIFEST
 
     assert sorted(i["news_code"] for i in items) == sorted(str(i) for i in MANIFEST["archive_good_ids"])
     assert all(i["url"].startswith(testsite) for i in items)
@@ -205,8 +205,8 @@ def test_database_password_never_shows(tmp_path, testsite, postgres_url):
     stats files, nor its feed, nor the `crawls` row hold the password or a piece of it."""
     from sqlalchemy import create_engine, text
 
-    from newscrawl import dburl
-    from newscrawl.demo.build import MANIFEST
+    from newscrawl.db import url as dburl
+    from testkit.demo.build import MANIFEST
 
     raw = password_role(postgres_url)
     secret_file = tmp_path / "database-url"

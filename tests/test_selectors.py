@@ -2,7 +2,7 @@
 
 from parsel import Selector
 
-from newscrawl.pageindex import PageIndex
+from newscrawl.parsing.pageindex import PageIndex
 from newscrawl.spiders.base import _css_parts, _names, sel
 
 PAGE = b"""<html><body>

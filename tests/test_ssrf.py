@@ -1,8 +1,8 @@
-"""No requests to private addresses (newscrawl.ssrf), through the real engine without the opt-in.
+"""No requests to private addresses (newscrawl.downloadermiddlewares.ssrf), through the real engine without the opt-in.
 
 Every crawl here runs without NEWSCRAWL_ALLOW_PRIVATE (removed from the environment `scrapy_env` builds).
 The "public" site news.example is answered offline by the replay middleware (NEWSCRAWL_REPLAY), so a
-request the guard let through would end at the replay as `newscrawl/replay/missing`, never on a network:
+request the guard let through would end at the replay as `newscrawl/downloadermiddlewares/replay/missing`, never on a network:
 `replay/missing == 0` with the refusal counted proves the refusal came before any connection attempt.
 The one test that needs real name resolution maps a name to 127.0.0.1 inside the crawl process
 (sitecustomize) and listens on that port, counting connections."""
@@ -20,9 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawl.devservers import closing_stats
-from newscrawl.replay import interaction, save_cassette
-from newscrawl.ssrf import (
+from newscrawl.downloadermiddlewares.replay import interaction, save_cassette
+from newscrawl.downloadermiddlewares.ssrf import (
     ALLOW_ENV,
     address_reason,
     host_reason,
@@ -31,6 +30,7 @@ from newscrawl.ssrf import (
     port_allowed,
     refused_targets,
 )
+from testkit.devservers import closing_stats
 from tests.conftest import ROOT, run_scrapy, scrapy_env
 
 FAST = ("-s", "AUTOTHROTTLE_ENABLED=0", "-s", "DOWNLOAD_DELAY=0", "-L", "INFO")
@@ -228,13 +228,13 @@ def stored_codes(tmp_path) -> list[str]:
 
 
 def refused_lines(log: str) -> list[str]:
-    return [line for line in log.splitlines() if "[newscrawl.ssrf] WARNING: refused " in line]
+    return [line for line in log.splitlines() if "[newscrawl.downloadermiddlewares.ssrf] WARNING: refused " in line]
 
 
 def no_download_errors(stats: dict):
     """No exception but the guards' own refusals (raised in process_request: DownloaderStats counts them),
     and no retry."""
-    ours = ("downloader/exception_type_count/newscrawl.ssrf.PrivateAddressRefused",
+    ours = ("downloader/exception_type_count/newscrawl.downloadermiddlewares.ssrf.PrivateAddressRefused",
             "downloader/exception_type_count/scrapy.exceptions.IgnoreRequest")
     assert not [k for k in stats if k.startswith(("downloader/exception_type_count", "retry/")) and k not in ours]
     assert stats.get("downloader/exception_count", 0) == sum(stats.get(k, 0) for k in ours)
@@ -251,12 +251,12 @@ def test_literal_private_addresses_refused_before_any_connection(tmp_path):
                "http://localhost:6379/g"]
     log, stats = crawl(tmp_path, "-a", f"url={PUBLIC}/fa/news/100001", "-a", "urls=" + ",".join(private),
                        replay=replay)
-    assert stats["newscrawl/ssrf/refused"] == len(private)
-    assert stats["newscrawl/ssrf/refused/loopback"] == 6
-    assert stats["newscrawl/ssrf/refused/link-local"] == 1
-    assert stats["newscrawl/ssrf/refused/private"] == 1
-    assert stats.get("newscrawl/replay/missing", 0) == 0  # nothing refused reached the (offline) downloader
-    assert stats["newscrawl/replay/hits"] == 1  # the public article (replay answers before robots.txt is asked)
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == len(private)
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 6
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/link-local"] == 1
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/private"] == 1
+    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0  # nothing refused reached the (offline) downloader
+    assert stats["newscrawl/downloadermiddlewares/replay/hits"] == 1  # the public article (replay answers before robots.txt is asked)
     no_download_errors(stats)
     lines = refused_lines(log)
     assert len(lines) == len(private)  # one per host (each host once here)
@@ -274,11 +274,11 @@ def test_redirect_to_metadata_service_refused(tmp_path):
         f"{PUBLIC}/fa/news/100003": (200, HTML, article_html(100003))})
     log, stats = crawl(tmp_path, "-a", f"urls={PUBLIC}/fa/news/100001,{PUBLIC}/fa/news/100002,{PUBLIC}/fa/news/100003",
                        "-a", "allowed=169.254.169.254,localhost", replay=replay)
-    assert stats["newscrawl/ssrf/refused"] == 2
-    assert stats["newscrawl/ssrf/refused/link-local"] == 1
-    assert stats["newscrawl/ssrf/refused/loopback"] == 1
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 2
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/link-local"] == 1
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 1
     assert stats["downloader/response_status_count/302"] == 1
-    assert stats.get("newscrawl/replay/missing", 0) == 0
+    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
     no_download_errors(stats)
     assert stored_codes(tmp_path) == ["100003"]
 
@@ -292,8 +292,8 @@ def test_sitemap_links_to_other_ports_and_private_hosts_refused(tmp_path):
     log, stats = crawl(tmp_path, "-a", f"sitemap={PUBLIC}/sitemap.xml", "-a", "allowed=127.0.0.1", replay=replay)
     assert stats["newscrawl/listing/sitemap_links"] == 5
     assert stats["newscrawl/offsite/port"] == 3
-    assert stats["newscrawl/ssrf/refused"] == 1 and stats["newscrawl/ssrf/refused/loopback"] == 1
-    assert stats.get("newscrawl/replay/missing", 0) == 0
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 1 and stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 1
+    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
     no_download_errors(stats)
     assert stored_codes(tmp_path) == ["100001"]
 
@@ -310,8 +310,8 @@ def test_sitemap_on_loopback_with_opt_in_stays_on_its_port(tmp_path):
     env = guarded_env(tmp_path, NEWSCRAWL_REPLAY=str(replay), **{ALLOW_ENV: "1"})
     log, stats = crawl(tmp_path, "-a", f"sitemap={site}/sitemap.xml", env=env)
     assert stats["newscrawl/offsite/port"] == 3
-    assert "newscrawl/ssrf/refused" not in stats
-    assert stats.get("newscrawl/replay/missing", 0) == 0
+    assert "newscrawl/downloadermiddlewares/ssrf/refused" not in stats
+    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
     assert stored_codes(tmp_path) == ["100001"]
 
 
@@ -335,7 +335,7 @@ def test_settings_cannot_switch_the_guard_off(tmp_path):
     """A Scrapyd client passes settings: none of them removes the guard."""
     for setting in ("TWISTED_DNS_RESOLVER=scrapy.resolver.CachingThreadedResolver",
                     "DNS_RESOLVER=scrapy.resolver.CachingThreadedResolver",
-                    'DOWNLOADER_MIDDLEWARES={"newscrawl.ssrf.RefusedLookupMiddleware": null}'):
+                    'DOWNLOADER_MIDDLEWARES={"newscrawl.downloadermiddlewares.ssrf.RefusedLookupMiddleware": null}'):
         result = run_scrapy("crawl", "generic", "-a", "url=https://www.tabnak.ir/fa/news/1", "-s", setting,
                             env=guarded_env(tmp_path), timeout=60)
         assert result.returncode == 2, setting
@@ -406,8 +406,8 @@ def test_name_resolving_to_loopback_refused_before_connecting(tmp_path, name_env
         log, stats = crawl(tmp_path, "-a", f"url={url}", env=name_env())
     assert listener.connections == 0
     # robots.txt (asked first) and the page, both refused at resolution
-    assert stats["newscrawl/ssrf/refused"] == 2
-    assert stats["newscrawl/ssrf/refused/loopback"] == 2
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 2
+    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 2
     no_download_errors(stats)
     lines = refused_lines(log)
     assert len(lines) == 1 and f": {MAPPED_NAME} (127.0.0.1) is a loopback address;" in lines[0]
@@ -420,7 +420,7 @@ def test_name_resolving_to_loopback_connects_with_opt_in(tmp_path, name_env):
         url = f"http://{MAPPED_NAME}:{listener.port}/fa/news/100001"
         log, stats = crawl(tmp_path, "-a", f"url={url}", env=name_env(**{ALLOW_ENV: "1"}))
     assert listener.connections >= 2  # robots.txt and the page
-    assert "newscrawl/ssrf/refused" not in stats
+    assert "newscrawl/downloadermiddlewares/ssrf/refused" not in stats
     assert stats["downloader/response_status_count/404"] >= 1
 
 
@@ -428,7 +428,7 @@ def test_name_resolving_to_loopback_connects_with_opt_in(tmp_path, name_env):
 def test_browser_requests_judged_with_their_resolution(no_opt_in, monkeypatch):
     import asyncio
 
-    from newscrawl.ssrf import browser_request_refused
+    from newscrawl.downloadermiddlewares.ssrf import browser_request_refused
 
     def fake_getaddrinfo(host, *args, **kwargs):
         table = {"intranet.test": "127.0.0.1", "metadata.test": "169.254.169.254", "www.tabnak.ir": "185.2.3.4"}

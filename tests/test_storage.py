@@ -31,8 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalError, ProgrammingError
 
-from newscrawl.items import FIELDS
-from newscrawl.storage import (
+from newscrawl.db.store import (
     ITEM_COLUMNS,
     ArticleStore,
     StorageError,
@@ -44,6 +43,7 @@ from newscrawl.storage import (
     run_id_for,
     store_for,
 )
+from newscrawl.items import FIELDS
 
 ZWNJ = "\u200c"
 TITLE = f"رئیس{ZWNJ}جمهور در سفر استانی"  # ZWNJ is spelling: it must come back byte for byte
@@ -75,7 +75,7 @@ def rows(store, *where):
 def db_url(request, tmp_path):
     """A database with no `articles` table yet."""
     if request.param == "sqlite":
-        (tmp_path / "sub").mkdir()  # outside the data folder, open() creates no folder (newscrawl.dburl)
+        (tmp_path / "sub").mkdir()  # outside the data folder, open() creates no folder (newscrawl.db.url)
         return f"sqlite:///{tmp_path}/sub/news.sqlite3"
     url = request.getfixturevalue("postgres_url")
     engine = create_engine(url)
@@ -627,7 +627,7 @@ def test_transient_errors_are_retried_then_heal(open_store, caplog):
     store = open_store(run_id="r", retry_seconds=30)
     real = store.engine
     store.engine = Flaky(real, OperationalError("x", {}, sqlite3.OperationalError("database is locked")), 3)
-    with caplog.at_level(logging.INFO, logger="newscrawl.storage"):
+    with caplog.at_level(logging.INFO, logger="newscrawl.db.store"):
         inserted, _ = store.write([store.row(article("1"))])
     assert inserted == {("tabnak", "1")} and store.engine.calls == 4
     messages = [(r.levelname, r.getMessage()) for r in caplog.records]

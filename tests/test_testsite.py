@@ -17,8 +17,8 @@ from urllib.request import HTTPRedirectHandler, build_opener
 import pytest
 from parsel import Selector
 
-from newscrawl.demo.build import MANIFEST
-from newscrawl.testsite import SiteServer, clean_env, serve_in_thread
+from testkit.demo.build import MANIFEST
+from testkit.testsite import SiteServer, clean_env, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 ARCHIVE = "/fa/archive?rpp=100&from_date=1397/04/29&to_date=1397/04/30"
@@ -183,7 +183,7 @@ def test_refuses_non_loopback_hosts():
 
 
 def test_command_line_prints_its_address_and_serves():
-    proc = subprocess.Popen([sys.executable, "-m", "newscrawl.testsite", "--port", "0", "--articles", "3"],
+    proc = subprocess.Popen([sys.executable, "-m", "testkit.testsite", "--port", "0", "--articles", "3"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         line = proc.stdout.readline().strip()

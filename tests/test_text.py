@@ -1,4 +1,4 @@
-"""newscrawl.text: Persian normalization. Expected strings are written by hand (ZWNJ spelled \\u200c)."""
+"""newscrawl.parsing.text: Persian normalization. Expected strings are written by hand (ZWNJ spelled \\u200c)."""
 
 import os
 from pathlib import Path
@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from parsel import Selector
 
-from newscrawl.text import (
+from newscrawl.parsing.text import (
     DIGIT_MODES,
     ascii_digits,
     credited_source,

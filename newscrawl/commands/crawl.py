@@ -33,29 +33,29 @@ def preflight(settings, spider_name: str, spargs: dict) -> str | None:
             check(**spargs)
         except ArgumentError as exc:
             return f"{spider_name}: {exc}"
-    from newscrawl.jobstate import jobdir_busy
+    from newscrawl.extensions.jobstate import jobdir_busy
 
     busy = jobdir_busy(settings)  # takes the JOBDIR's lock for this process when it is free
     if busy:
         return busy
-    from newscrawl.rendering import preflight as rendering_preflight
+    from newscrawl.downloadermiddlewares.rendering import preflight as rendering_preflight
 
     error = rendering_preflight(settings, spidercls)
     if error:
         return error
-    if "newscrawl.pipelines.StoragePipeline" in settings.getdict("ITEM_PIPELINES"):
-        from newscrawl.storage import ArticleStore, StorageError
+    if "newscrawl.pipelines.store.StoragePipeline" in settings.getdict("ITEM_PIPELINES"):
+        from newscrawl.db.store import ArticleStore, StorageError
 
         try:
             ArticleStore(settings.get("NEWSCRAWL_DATABASE_URL")).open().close()
         except StorageError as exc:
             return str(exc)
-    from newscrawl.distributed import preflight as fleet_preflight
+    from newscrawl.fleet import preflight as fleet_preflight
 
     error = fleet_preflight(settings)  # an unreachable Redis: one line, not a stack of tracebacks
     if error:
         return error
-    from newscrawl.ssrf import preflight as ssrf_preflight
+    from newscrawl.downloadermiddlewares.ssrf import preflight as ssrf_preflight
 
     return ssrf_preflight(settings, spargs)  # no private addresses (exit 2 when every target is one)
 
@@ -92,7 +92,7 @@ def scope_test_crawl(settings, spargs: dict) -> None:
 def exit_code(stats: dict) -> tuple[int, str | None]:
     """The exit code for a crawl that ran, from its closing stats, and the one line that explains a
     failure (None for 0). 1 when the crawl closed for any reason but `finished` or a CLOSESPIDER_* limit,
-    when it failed its health check (the verdict of newscrawl.monitors, `newscrawl/health/passed`: no
+    when it failed its health check (the verdict of newscrawl.extensions.monitors, `newscrawl/health/passed`: no
     successful response, no items stored where items were expected, a failing monitor, articles the
     database did not take), or when the run could not be recorded in the `crawls` table. The report line
     and the `crawls` row use this same function."""
@@ -104,8 +104,8 @@ def exit_code(stats: dict) -> tuple[int, str | None]:
     if stats.get("newscrawl/health/passed") is False:
         failed = "; ".join(stats.get("newscrawl/health/failed") or ["see the log"])
         return EXIT_FAILED, f"the crawl failed its health check: {failed}"
-    if stats.get("newscrawl/history/error"):
-        return EXIT_FAILED, f"the run could not be recorded in the crawls table: {stats['newscrawl/history/error']}"
+    if stats.get("newscrawl/db/history/error"):
+        return EXIT_FAILED, f"the run could not be recorded in the crawls table: {stats['newscrawl/db/history/error']}"
     return EXIT_OK, None
 
 
@@ -113,7 +113,7 @@ def database_url_error(settings, spargs: dict) -> str | None:
     """Why the configured database URL cannot be used before anything else is checked: an unreadable
     NEWSCRAWL_DATABASE_URL_FILE, or a URL with a password given as a setting of a Scrapyd job (`_job`
     is Scrapyd's argument), where listjobs.json, the process list and the log would show it."""
-    from newscrawl import dburl
+    from newscrawl.db import url as dburl
 
     error = dburl.check_environment()
     if error:
@@ -157,7 +157,7 @@ class Command(ScrapyCrawl):
         if len(args) != 1:
             raise UsageError("running 'scrapy crawl' needs exactly one spider name")
         crawler = self._create_crawler(args[0])
-        crawler.newscrawl_arguments = dict(opts.spargs)  # for the `crawls` row (newscrawl.report)
+        crawler.newscrawl_arguments = dict(opts.spargs)  # for the `crawls` row (newscrawl.extensions.report)
         self.crawler_process.crawl(crawler, **opts.spargs)
         self.crawler_process.start()
         if self.crawler_process.bootstrap_failed:

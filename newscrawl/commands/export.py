@@ -30,9 +30,9 @@ from pathlib import Path
 
 from scrapy.commands import ScrapyCommand
 
-from newscrawl.dates import TEHRAN, parse_date_arg, parse_iso
-from newscrawl.exporters import CSV_ENCODING, csv_row
+from newscrawl.exports.exporters import CSV_ENCODING, csv_row
 from newscrawl.items import FIELDS, LIST_FIELDS
+from newscrawl.parsing.dates import TEHRAN, parse_date_arg, parse_iso
 
 FORMATS = ("jsonl", "csv", "parquet")
 #: --format when it is absent, from the output's extension
@@ -59,7 +59,7 @@ def open_store(url: str):
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 
-    from newscrawl.storage import ArticleStore, StorageError
+    from newscrawl.db.store import ArticleStore, StorageError
 
     try:
         parsed = make_url(url)
@@ -103,7 +103,7 @@ class Filters:
 
     @classmethod
     def from_options(cls, opts) -> Filters:
-        from newscrawl.text import normalize
+        from newscrawl.parsing.text import normalize
 
         def dates(name):
             value = getattr(opts, name)
@@ -130,7 +130,7 @@ class Filters:
         """`query` narrowed in SQL (the list filters only approximately, see `_contains`)."""
         from sqlalchemy import or_
 
-        from newscrawl.storage import articles, narrowed
+        from newscrawl.db.store import articles, narrowed
 
         query = narrowed(query, self.sites, self.since, self.until)
         for column, values in ((articles.c.category, self.categories), (articles.c.tags, self.tags)):
@@ -147,7 +147,7 @@ def check_sites(engine, filters: Filters, spiders: list[str]) -> None:
     """A --site that is neither a spider nor in the database is a typo: say so, naming the real ones."""
     from sqlalchemy import select
 
-    from newscrawl.storage import articles
+    from newscrawl.db.store import articles
 
     if not filters.sites:
         return
@@ -163,7 +163,7 @@ def count(engine, filters: Filters) -> int:
     """Rows the query will read (an upper bound when --category/--tag are given)."""
     from sqlalchemy import func, select
 
-    from newscrawl.storage import articles
+    from newscrawl.db.store import articles
 
     with engine.connect() as conn:
         return conn.execute(filters.where(select(func.count()).select_from(articles))).scalar_one()
@@ -174,7 +174,7 @@ def iter_rows(engine, filters: Filters) -> Iterator[dict]:
     one contiguous run), streamed READ_CHUNK rows at a time."""
     from sqlalchemy import select
 
-    from newscrawl.storage import articles
+    from newscrawl.db.store import articles
 
     query = filters.where(select(*(articles.c[name] for name in FIELDS)))
     query = query.order_by(articles.c.site, articles.c.published_utc, articles.c.id)
@@ -215,7 +215,7 @@ class JsonlWriter(_TextFile):
 
 
 class CsvWriter(_TextFile):
-    """The CSV dialect of newscrawl.exporters (a crawl's CSV feeds use it too): UTF-8 with a BOM, a header,
+    """The CSV dialect of newscrawl.exports.exporters (a crawl's CSV feeds use it too): UTF-8 with a BOM, a header,
     lists as JSON arrays, null as an empty cell."""
 
     def __init__(self, target):
@@ -506,7 +506,7 @@ class Command(ScrapyCommand):
                 raise ExportError(f"progress: {opts.progress} is negative; give N >= 0 (0: no progress lines)",
                                   usage=True)
             filters = Filters.from_options(opts)
-            from newscrawl import dburl
+            from newscrawl.db import url as dburl
 
             error = dburl.check_environment()
             if error:
@@ -520,7 +520,7 @@ class Command(ScrapyCommand):
         except ExportError as exc:
             return self._fail(str(exc), 2 if exc.usage else 1)
         except SQLAlchemyError as exc:
-            from newscrawl.storage import one_line
+            from newscrawl.db.store import one_line
 
             return self._fail(f"cannot read the database: {one_line(exc)}")
         except OSError as exc:

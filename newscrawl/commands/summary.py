@@ -1,7 +1,7 @@
 """`scrapy summary [--brief] [--days N] [--runs N] [--html FILE]`: what the database holds, at a glance.
 
 Articles per site and per Tehran publication day (a text histogram), field coverage per site, the date
-range, the newest items and the last crawls per spider from the `crawls` table (newscrawl.history), failed
+range, the newest items and the last crawls per spider from the `crawls` table (newscrawl.db.history), failed
 ones marked FAILED. Everything is counted by the database (GROUP BY), so a large table costs one scan and
 no memory here. `--html` writes the same as one self-contained page: an inline SVG chart, no scripts and
 no external files, every stored value escaped, links only to http(s) URLs, and a Content-Security-Policy
@@ -19,8 +19,8 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 
-from newscrawl.dates import jalali_str
 from newscrawl.items import FIELDS, LIST_FIELDS
+from newscrawl.parsing.dates import jalali_str
 
 BAR = "█"
 COLORS = ("#3b6ea5", "#d9822b", "#4f9a5b", "#b5495b", "#7c5fa8", "#8a6d3b", "#2a9d9d", "#c2a500")
@@ -44,7 +44,7 @@ def gather(engine, days: int = 14, newest: int = 5) -> dict:
     histogram's window: that many calendar days ending on the newest publication day."""
     from sqlalchemy import func, select
 
-    from newscrawl.storage import articles as a
+    from newscrawl.db.store import articles as a
 
     day = func.substr(a.c.published_at, 1, 10)
     dated = a.c.published_utc.is_not(None)
@@ -95,8 +95,8 @@ def gather(engine, days: int = 14, newest: int = 5) -> dict:
 
 
 def recent_runs(engine, per_spider: int) -> dict[str, list[dict]]:
-    """The last runs per spider from the `crawls` table (newscrawl.history), times as text for JSON."""
-    from newscrawl.history import last_runs
+    """The last runs per spider from the `crawls` table (newscrawl.db.history), times as text for JSON."""
+    from newscrawl.db.history import last_runs
 
     if per_spider < 1:
         return {}
@@ -156,7 +156,7 @@ def _when(value) -> str:
 
 def _run_line(spider: str, run: dict) -> str:
     """One recorded crawl: when, how it ended, what it stored, and FAILED with the reasons."""
-    from newscrawl.history import failed
+    from newscrawl.db.history import failed
 
     verdict = "FAILED" if failed(run) else "ok"
     why = "; ".join(run.get("health_failures") or [])
@@ -269,7 +269,7 @@ last crawled {esc(str(s['last_crawled'] or '-'))}</p>
 
 
 def _run_row(spider: str, run: dict) -> str:
-    from newscrawl.history import failed
+    from newscrawl.db.history import failed
 
     esc = html.escape
     bad = failed(run)
@@ -307,7 +307,7 @@ class Command(ScrapyCommand):
 
         if opts.days < 1 or opts.newest < 0 or opts.runs < 0:
             return self._fail("--days must be at least 1, --newest and --runs at least 0", 2)
-        from newscrawl import dburl
+        from newscrawl.db import url as dburl
 
         error = dburl.check_environment()  # an unreadable NEWSCRAWL_DATABASE_URL_FILE, said as such
         if error:
@@ -320,7 +320,7 @@ class Command(ScrapyCommand):
         except ExportError as exc:
             return self._fail(str(exc))
         except SQLAlchemyError as exc:
-            from newscrawl.storage import one_line
+            from newscrawl.db.store import one_line
 
             return self._fail(f"cannot read the database: {one_line(exc)}")
         finally:

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit, urlunsplit
 import scrapy
 from parsel import Selector, SelectorList
 
-from newscrawl.dates import jalali_str, parse_date_arg, parse_rfc822, to_tehran_iso
-from newscrawl.loaders import ArticleLoader
-from newscrawl.pageindex import PageIndex
+from newscrawl.parsing.dates import jalali_str, parse_date_arg, parse_rfc822, to_tehran_iso
+from newscrawl.parsing.loaders import ArticleLoader
+from newscrawl.parsing.pageindex import PageIndex
 
 MAX_IDS = 1_000_000
 
@@ -163,7 +163,7 @@ class NewsSpider(scrapy.Spider):
     #: paths used by `scrapy check` (contracts), relative to base_url
     contract_paths: ClassVar[dict[str, str]] = {}
     #: pages always rendered in Chromium: {"listing"} (archive pages), {"article"} or both
-    #: (newscrawl.rendering); other pages are rendered only when they come back as a challenge or shell
+    #: (newscrawl.downloadermiddlewares.rendering); other pages are rendered only when they come back as a challenge or shell
     render: ClassVar[frozenset[str]] = frozenset()
     #: a closing line that is not article text
     signoff_re: ClassVar[str] = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
@@ -185,7 +185,7 @@ class NewsSpider(scrapy.Spider):
         self.seen: set[int] = set()
         self.resumed = False
         self.bypass_dupefilter = False
-        #: archive mode: which days earlier runs completed (newscrawl.ranges), set when the crawl starts
+        #: archive mode: which days earlier runs completed (newscrawl.db.ranges), set when the crawl starts
         self.walk = None
 
     @classmethod
@@ -324,9 +324,9 @@ class NewsSpider(scrapy.Spider):
                 yield request
 
     def open_walk(self):
-        """The archive's completeness records (newscrawl.ranges): where an all-known page may stop the walk."""
-        from newscrawl.ranges import ArchiveWalk
-        from newscrawl.storage import StorageError, store_for
+        """The archive's completeness records (newscrawl.db.ranges): where an all-known page may stop the walk."""
+        from newscrawl.db.ranges import ArchiveWalk
+        from newscrawl.db.store import StorageError, store_for
 
         opts = self.options
         walk = ArchiveWalk(self.crawler, self.name, opts["service"] or "", opts["since"], opts["until"],
@@ -359,7 +359,7 @@ class NewsSpider(scrapy.Spider):
                 opts["service"] and self.service_rss_path) else self.rss_path
             yield self.request(self.site_url(path), self.parse_rss)
         elif mode == "archive":
-            from newscrawl.ranges import FIRST, LISTING, listing_keys
+            from newscrawl.db.ranges import FIRST, LISTING, listing_keys
 
             keys = listing_keys(opts["since"], opts["until"], self.archive_per_day)
             for url, key in zip(self.archive_urls(opts["since"], opts["until"]), keys, strict=True):
@@ -378,11 +378,11 @@ class NewsSpider(scrapy.Spider):
     def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
         """News codes already stored for `site` (default: this spider's name), for incremental crawling;
         empty when there is no store. A database that stays unreachable (or a full disk) stops the crawl
-        here (newscrawl.halt) rather than killing a listing callback with a traceback."""
+        here (newscrawl.extensions.halt) rather than killing a listing callback with a traceback."""
         from scrapy.exceptions import CloseSpider
 
-        from newscrawl.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
-        from newscrawl.storage import StorageError, StorageFull, store_for
+        from newscrawl.db.store import StorageError, StorageFull, store_for
+        from newscrawl.extensions.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
 
         store = store_for(self.crawler, create=False)
         if store is None or store.engine is None or not codes:  # no storage in this crawl (`scrapy check`)
@@ -397,7 +397,7 @@ class NewsSpider(scrapy.Spider):
     def new_links(self, urls: list[str]) -> list[str]:
         """Each link once, in page order, without those to articles already stored (when incremental),
         before downloading them. The database is asked 5,000 links at a time: a 100,000-link listing never
-        builds one giant set or query (newscrawl.listings)."""
+        builds one giant set or query (newscrawl.spidermiddlewares.listings)."""
         urls, size = list(dict.fromkeys(urls)), 5000
         if not self.options["incremental"]:
             return urls
@@ -412,7 +412,7 @@ class NewsSpider(scrapy.Spider):
 
     def article_requests(self, urls, meta_dates: dict[str, str] | None = None):
         """Requests for article links found on a listing page (RSS, archive), each link once. Beyond what
-        the scheduler should hold, they wait in newscrawl.listings.ListingBacklog as short tuples."""
+        the scheduler should hold, they wait in newscrawl.spidermiddlewares.listings.ListingBacklog as short tuples."""
         for url in dict.fromkeys(urls):
             meta = {"listing_date": meta_dates[url]} if meta_dates and meta_dates.get(url) else {}
             request = self.request(self.rebase(url), self.parse_article, meta=meta)
@@ -452,7 +452,7 @@ class NewsSpider(scrapy.Spider):
         @path archive
         @returns requests 1
         """
-        from newscrawl.listings import listing_links
+        from newscrawl.spidermiddlewares.listings import listing_links
 
         links = listing_links(self, response)  # a huge page is scanned, not parsed
         links = [u for u in links if self.news_code_from_url(u)]
@@ -461,7 +461,7 @@ class NewsSpider(scrapy.Spider):
         fresh = self.new_links(links)
         yield from self.article_requests(fresh)
         next_href = sel(response, self.sel_map.get("archive_next", "")).get()
-        from newscrawl.ranges import FIRST, LISTING, PASSED
+        from newscrawl.db.ranges import FIRST, LISTING, PASSED
 
         listing, passed = response.meta.get(LISTING), tuple(response.meta.get(PASSED, ()))
         if self.walk is not None:
@@ -469,7 +469,7 @@ class NewsSpider(scrapy.Spider):
                                     first=bool(response.meta.get(FIRST)))
         all_known = bool(links) and not fresh
         if all_known and not self.resumed and self.walk is not None and self.walk.may_stop(listing, passed):
-            # a whole page of known articles, in days an earlier run completed (newscrawl.ranges): the rest
+            # a whole page of known articles, in days an earlier run completed (newscrawl.db.ranges): the rest
             # of the listing is older and already stored (a resumed crawl walks on: articles in flight at
             # the crash may be further back)
             self.logger.info("archive page %s is all known; not paginating further", response.url)
@@ -519,8 +519,9 @@ class TemplateSpider(NewsSpider):
     """
 
     def extract_article(self, response):
-        from newscrawl import html, metadata  # local: keeps spider import light for `scrapy list`
-        from newscrawl.responses import page_index
+        from newscrawl.downloadermiddlewares.responses import page_index
+        from newscrawl.parsing import htmltext as html  # local: keeps spider import light for `scrapy list`
+        from newscrawl.parsing import metadata
 
         s = self.sel_map
         whole = response.selector  # in a crawl a PageResponse's: parsed once, from the bytes
@@ -578,7 +579,7 @@ class TemplateSpider(NewsSpider):
         domains, or on the site's host at another port, as `newscrawl/url/offsite_canonical`."""
         import logging
 
-        from newscrawl.sanitize import clean_url
+        from newscrawl.parsing.sanitize import clean_url
 
         canonical = response.xpath('descendant::link[@rel="canonical"]/@href').get()
         if canonical and code and self.news_code_from_url(canonical) == code:

@@ -33,12 +33,12 @@ from scrapy.utils.gz import gunzip, gzip_magic_number
 from scrapy.utils.sitemap import sitemap_urls_from_robots
 from w3lib.url import canonicalize_url
 
-from newscrawl import metadata
-from newscrawl.dates import parse_iso, parse_jalali, to_tehran_iso
-from newscrawl.html import parse_page, xml_text
-from newscrawl.sanitize import MAX_URL_LENGTH, clean_url, url_problem
+from newscrawl.parsing import metadata
+from newscrawl.parsing.dates import parse_iso, parse_jalali, to_tehran_iso
+from newscrawl.parsing.htmltext import parse_page, xml_text
+from newscrawl.parsing.sanitize import MAX_URL_LENGTH, clean_url, url_problem
+from newscrawl.parsing.text import normalize
 from newscrawl.spiders.base import ArgumentError, NewsSpider, _truthy, strip_date_label
-from newscrawl.text import normalize
 
 ZWNJ = "\u200c"
 #: printable, never in Persian news text; the first one absent from the page is used

@@ -1,0 +1,622 @@
+"""The article database, through SQLAlchemy Core, so SQLite (default) and PostgreSQL share one code path.
+
+One row per (site, news_code), written once and never overwritten: a batch is one transaction of
+INSERT ... ON CONFLICT DO NOTHING RETURNING, so the writer learns which rows it stored and which
+another run had stored first. Every row carries the `run_id` of the crawl process that stored it;
+the feed repair (newscrawl.exports.feeds) uses it to make a run's JSON Lines file agree with the database.
+
+Transient errors (a server restart, a reset connection, "database is locked", a serialization
+failure) are retried with exponential backoff for `retry_seconds`; after that the store raises
+StorageUnavailable and every later call fails at once. A full disk raises StorageFull at once.
+`is_known` answers from the batches not yet written or one indexed query, so memory does not grow
+with the number of articles already stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import errno
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.exc import ArgumentError as SAArgumentError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+
+from newscrawl.db import url as dburl
+from newscrawl.parsing.dates import TEHRAN, parse_iso
+
+logger = logging.getLogger(__name__)
+
+metadata = MetaData()
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("site", String(64), nullable=False),
+    Column("news_code", String(32), nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("kicker", Text),
+    Column("lead", Text),
+    Column("body", Text, nullable=False),
+    Column("published_at", String(32)),  # ISO 8601 with the Tehran offset, as exported
+    Column("published_utc", DateTime(timezone=True), index=True),  # for range queries (UTC; naive on SQLite)
+    Column("published_at_raw", Text),
+    Column("category", JSON),
+    Column("tags", JSON),
+    Column("images", JSON),
+    Column("source", Text),
+    Column("language", String(8)),
+    Column("crawled_at", String(40)),
+    Column("stored_at", DateTime(timezone=True)),
+    # the crawl process that stored the row (see run_id_for); NULL for rows older than the column
+    Column("run_id", String(128), index=True),
+    UniqueConstraint("site", "news_code", name="uq_articles_site_code"),
+)
+#: the item fields a row holds, in export order
+ITEM_COLUMNS = [c.name for c in articles.columns if c.name not in ("id", "published_utc", "stored_at", "run_id")]
+_KEY = ("site", "news_code")
+Key = tuple[str, str]
+T = TypeVar("T")
+
+# Built once: constructing a statement costs more than running it on SQLite.
+_IS_KNOWN = (
+    select(articles.c.id)
+    .where(articles.c.site == bindparam("site"), articles.c.news_code == bindparam("code"))
+    .limit(1)
+)
+_KNOWN_CODES = select(articles.c.news_code).where(
+    articles.c.site == bindparam("site"), articles.c.news_code.in_(bindparam("codes", expanding=True))
+)
+_OWNED_CODES = _KNOWN_CODES.where(articles.c.run_id == bindparam("run_id"))
+_RUN_KEYS = select(articles.c.site, articles.c.news_code).where(articles.c.run_id == bindparam("run_id"))
+_RUN_ARTICLES = (
+    select(articles.c.id, *(articles.c[name] for name in ITEM_COLUMNS))
+    .where(articles.c.run_id == bindparam("run_id"), articles.c.site == bindparam("site"),
+           articles.c.news_code.in_(bindparam("codes", expanding=True)))
+    .order_by(articles.c.id)
+)
+
+
+def _insert(dialect_insert):
+    """Insert; a row whose key exists is left as it is, and only the rows written come back."""
+    return (dialect_insert(articles).on_conflict_do_nothing(index_elements=list(_KEY))
+            .returning(articles.c.site, articles.c.news_code))
+
+
+_INSERTS = {"sqlite": _insert(sqlite.insert), "postgresql": _insert(postgresql.insert)}
+
+
+class StorageError(Exception):
+    """The database cannot be used; the message is one line and never shows a password."""
+
+
+class StorageUnavailable(StorageError):
+    """The database stayed unreachable (or locked) for the whole retry window."""
+
+
+class StorageFull(StorageError):
+    """The database's disk is full (SQLite SQLITE_FULL, PostgreSQL 53100, ENOSPC/EDQUOT)."""
+
+
+class StorageRejected(StorageError):
+    """The database refuses this data (a constraint or a value it cannot hold): retrying cannot help."""
+
+
+# -- error classification ------------------------------------------------------------------------------
+#: PostgreSQL SQLSTATEs (prefixes) worth retrying: connection exceptions (08), the server shutting down,
+#: restarting or starting up (57P01-57P03), serialization failure and deadlock (40001, 40P01), too many
+#: connections (53300), a lock not available (55P03)
+_PG_TRANSIENT = ("08", "57P01", "57P02", "57P03", "40001", "40P01", "53300", "55P03")
+_PG_FULL = ("53100",)
+_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT)
+
+
+def classify(exc: BaseException) -> str:
+    """What a database error means for the caller: "transient" (retry), "full" (disk full: stop),
+    "data" (this row cannot be stored) or "fatal" (anything else: the database cannot be used)."""
+    orig = getattr(exc, "orig", None) or exc
+    if isinstance(orig, OSError):
+        return "full" if orig.errno in _FULL_ERRNOS else "fatal"
+    if isinstance(orig, sqlite3.Error):
+        name = getattr(orig, "sqlite_errorname", "") or ""
+        if name.startswith("SQLITE_FULL") or "database or disk is full" in str(orig):
+            return "full"
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or "database is locked" in str(orig):
+            return "transient"
+        if isinstance(orig, (sqlite3.IntegrityError, sqlite3.DataError)):
+            return "data"
+        return "fatal"
+    state = getattr(orig, "sqlstate", None)
+    if state:
+        if state.startswith(_PG_FULL):
+            return "full"
+        if state.startswith(_PG_TRANSIENT):
+            return "transient"
+        if state[:2] in ("22", "23"):  # data exception, integrity constraint violation
+            return "data"
+        return "fatal"
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return "transient"
+    # psycopg's "connection refused", "server closed the connection unexpectedly" (no SQLSTATE), a
+    # closed connection, a pool timeout
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.TimeoutError,
+                        sa_exc.DisconnectionError)):
+        return "transient"
+    return "fatal"
+
+
+def _safe(url: str) -> str:
+    """The URL with its whole userinfo masked, also when SQLAlchemy cannot parse it (newscrawl.db.url)."""
+    return dburl.mask(url)
+
+
+def one_line(exc: BaseException, secret: str | None = None) -> str:
+    """The driver's own first line (e.g. "connection refused") rather than SQLAlchemy's wrapper."""
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    reason = lines[0].strip() if lines else type(exc).__name__
+    return reason.replace(secret, "***") if secret else reason
+
+
+def _json(value) -> str:
+    return json.dumps(value, ensure_ascii=False)  # Persian stays readable in the sqlite3/psql shell
+
+
+def _sqlite_pragmas(dbapi_conn, _record):
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")  # readers do not block the writer; several workers can share
+    cur.execute("PRAGMA synchronous=NORMAL")  # durable at checkpoints; a crash loses at most the last batch
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def _utc(value: dt.date | datetime | None, end: bool = False) -> datetime | None:
+    """Bound for published_utc: a date is a Tehran day (`end`: the day after), naive means Tehran."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        value = datetime.combine(value + dt.timedelta(days=1 if end else 0), dt.time(), TEHRAN)
+    elif value.tzinfo is None:
+        value = value.replace(tzinfo=TEHRAN)
+    return value.astimezone(UTC)
+
+
+def narrowed(query, sites: Iterable[str] = (), since: dt.date | datetime | None = None,
+             until: dt.date | datetime | None = None):
+    """`query` on `articles` limited to `sites` and to a publication window: a date means a whole Tehran
+    day (`until` inclusive), a datetime an instant (`until` exclusive). Undated rows are left out then."""
+    sites = list(sites)
+    if sites:
+        query = query.where(articles.c.site.in_(sites))
+    if since is not None:
+        query = query.where(articles.c.published_utc >= _utc(since))
+    if until is not None:
+        query = query.where(articles.c.published_utc < _utc(until, end=True))
+    return query
+
+
+def _by_site(keys: Iterable[Key], chunk: int = 500) -> Iterator[tuple[str, list[str]]]:
+    """(site, up to `chunk` codes) groups of `keys`, for IN queries."""
+    sites: dict[str, list[str]] = {}
+    for site, code in keys:
+        sites.setdefault(site, []).append(code)
+    for site, codes in sites.items():
+        for start in range(0, len(codes), chunk):
+            yield site, codes[start:start + chunk]
+
+
+def create_tables(engine: Engine, tables: MetaData, migrate=None, attempts: int = 5) -> None:
+    """Create `tables` where missing, then run `migrate(engine)`. Workers of a fleet start (and close)
+    together: when another one creates a table, index or column between our check and our CREATE, the
+    statement fails with "already exists" (or PostgreSQL's duplicate pg_type key); the check is then
+    simply run again. The one rule for every table of ours (articles, crawls, crawl_ranges)."""
+    for attempt in range(attempts):
+        try:
+            tables.create_all(engine)
+            if migrate is not None:
+                migrate(engine)
+            return
+        except SQLAlchemyError as exc:
+            message = str(exc).lower()
+            if attempt == attempts - 1 or not ("already exists" in message or "duplicate" in message):
+                raise
+            time.sleep(0.05 * (attempt + 1))
+
+
+class ArticleStore:
+    """Batched inserts and key look-ups on the `articles` table; `open()` before use, `close()` after.
+
+    `run_id` is written into every row; `retry_seconds` is how long transient errors are retried.
+    `add`/`flush` buffer and write synchronously (scripts, the benchmarks); the crawl's StoragePipeline
+    writes with `write` from a worker thread and registers its unwritten keys in `inflight`.
+    """
+
+    def __init__(self, url: str, batch_size: int = 200, run_id: str | None = None,
+                 retry_seconds: float = 60.0, stats=None):
+        self.url = url
+        self.batch_size = max(1, int(batch_size))
+        self.run_id = run_id
+        self.retry_seconds = max(0.0, float(retry_seconds))
+        self.stats = stats
+        self.engine: Engine | None = None
+        self.pending: dict[Key, dict] = {}
+        #: keys the async pipeline holds but has not committed yet (is_known counts them as known)
+        self.inflight: set[Key] = set()
+        #: why the database is unusable, once the retry window ran out: later calls fail at once
+        self.unavailable: str | None = None
+        #: a write failed in a way that may have committed (the answer was lost): the feed repair decides
+        self.uncertain = False
+        self._reader: Connection | None = None
+        self._trouble_since: float | None = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"ArticleStore({_safe(self.url)!r}, batch_size={self.batch_size})"
+
+    @property
+    def safe_url(self) -> str:
+        return _safe(self.url)
+
+    # -- lifecycle ----------------------------------------------------------------------------------
+    def open(self) -> ArticleStore:
+        """Connect and create or migrate the schema; StorageError when that is impossible. Idempotent."""
+        if self.engine is not None:
+            return self
+        try:
+            parsed = make_url(dburl.normalize(self.url))  # postgres:// → psycopg, an @ in the password
+        except SAArgumentError:
+            raise StorageError(
+                f"database URL {_safe(self.url)!r} is not a database URL "
+                "(expected e.g. sqlite:///data/newscrawl.sqlite3 or postgresql+psycopg://user@host/db)"
+            ) from None
+        backend = parsed.get_backend_name()
+        if backend not in _INSERTS:
+            raise StorageError(f"cannot open database {_safe(self.url)}: only SQLite and PostgreSQL are "
+                               f"supported, not {backend}")
+        engine = None
+        try:
+            options: dict = {"pool_pre_ping": True, "json_serializer": _json}
+            if backend == "sqlite" and parsed.database not in (None, "", ":memory:"):
+                dburl.sqlite_folder(parsed.database)  # created only inside the data folder
+            if backend == "postgresql" and "connect_timeout" not in parsed.query:
+                options["connect_args"] = {"connect_timeout": 10}  # a dropped SYN must not hang the crawl
+            engine = create_engine(parsed, **options)
+            if engine.dialect.name == "sqlite":
+                event.listen(engine, "connect", _sqlite_pragmas)
+            self._create_schema(engine)
+        except (SQLAlchemyError, OSError, ImportError) as exc:
+            if engine is not None:
+                engine.dispose()
+            raise StorageError(f"cannot open database {_safe(self.url)}: {one_line(exc, parsed.password)}") \
+                from None
+        self.engine = engine
+        return self
+
+    @staticmethod
+    def _create_schema(engine: Engine) -> None:
+        """Create or migrate the schema (create_tables)."""
+        create_tables(engine, metadata, ArticleStore._migrate)
+
+    @staticmethod
+    def _migrate(engine: Engine) -> None:
+        """Bring an older `articles` table up to date: add missing columns (nullable, nothing is ever
+        dropped), their indexes, and published_utc computed from published_at when it is new."""
+        have = {c["name"] for c in inspect(engine).get_columns("articles")}
+        missing = [c for c in articles.columns if c.name not in have]
+        if not missing:
+            return
+        with engine.begin() as conn:
+            for column in missing:
+                ddl = column.type.compile(dialect=engine.dialect)
+                conn.execute(text(f'ALTER TABLE articles ADD COLUMN "{column.name}" {ddl}'))
+            for index in articles.indexes:
+                index.create(conn, checkfirst=True)
+        if "published_utc" in (c.name for c in missing):
+            ArticleStore._backfill_utc(engine)
+
+    @staticmethod
+    def _backfill_utc(engine: Engine, chunk: int = 1000) -> None:
+        query = select(articles.c.id, articles.c.published_at).where(
+            articles.c.published_utc.is_(None), articles.c.published_at.is_not(None),
+            articles.c.id > bindparam("after"),
+        ).order_by(articles.c.id).limit(chunk)
+        stmt = update(articles).where(articles.c.id == bindparam("row_id")).values(
+            published_utc=bindparam("utc"))
+        after = 0
+        while True:
+            with engine.begin() as conn:
+                rows = conn.execute(query, {"after": after}).all()
+                values = [{"row_id": r.id, "utc": _published_utc(r.published_at)} for r in rows]
+                values = [v for v in values if v["utc"] is not None]
+                if values:
+                    conn.execute(stmt, values)
+            if len(rows) < chunk:
+                return
+            after = rows[-1].id
+
+    def close(self) -> None:
+        """Write the pending batch and release the connections. Safe to call twice."""
+        if self.engine is None:
+            return
+        try:
+            if not self.unavailable:
+                self.flush()
+        finally:
+            self._drop_reader()
+            self.engine.dispose()
+            self.engine = None
+
+    def _require_open(self) -> Engine:
+        if self.engine is None:
+            raise StorageError(f"database {_safe(self.url)} is not open (call open() first)")
+        return self.engine
+
+    def _drop_reader(self) -> None:
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            try:
+                reader.close()
+            except SQLAlchemyError:
+                pass
+
+    # -- retrying ---------------------------------------------------------------------------------------
+    def _retrying(self, what: str, attempt: Callable[[int], T]) -> T:
+        """`attempt(n)` (n = 0, 1, ...) until it succeeds. Transient errors are retried with exponential
+        backoff (0.05 s doubling to 2 s) for `retry_seconds`, then StorageUnavailable; a full disk is
+        StorageFull, refused data StorageRejected, anything else StorageError, all at once. The first
+        failure of an outage is one WARNING line, the recovery one INFO line."""
+        if self.unavailable:
+            raise StorageUnavailable(self.unavailable)
+        deadline, delay, n = None, 0.05, 0
+        while True:
+            try:
+                result = attempt(n)
+            except (SQLAlchemyError, OSError) as exc:
+                kind = classify(exc)
+                message = f"cannot {what} {_safe(self.url)}: {one_line(exc)}"
+                if kind == "full":
+                    raise StorageFull(message) from None
+                if kind == "data":
+                    raise StorageRejected(message) from None
+                if kind == "fatal":
+                    raise StorageError(message) from None
+                now = time.monotonic()
+                if deadline is None:
+                    deadline = now + self.retry_seconds
+                    self._troubled(message)
+                if now >= deadline:
+                    self.unavailable = f"{message} (still failing after {self.retry_seconds:g} s of retries)"
+                    raise StorageUnavailable(self.unavailable) from None
+                if self.stats is not None:
+                    self.stats.inc_value("newscrawl/db/retries")
+                time.sleep(min(delay, max(0.0, deadline - now)))
+                delay = min(delay * 2, 2.0)
+                n += 1
+                continue
+            if n:
+                self._recovered()
+            return result
+
+    def _troubled(self, message: str) -> None:
+        with self._lock:
+            first = self._trouble_since is None
+            if first:
+                self._trouble_since = time.monotonic()
+        if first:
+            logger.warning("%s; retrying for up to %g s", message, self.retry_seconds)
+
+    def _recovered(self) -> None:
+        with self._lock:
+            since, self._trouble_since = self._trouble_since, None
+        if since is not None:
+            logger.info("database %s is back after %.1f s", _safe(self.url), time.monotonic() - since)
+
+    def _read(self, stmt, params: dict | None = None) -> list:
+        """Rows of a small query on one long-lived autocommit connection: no pool checkout, ping or
+        transaction per look-up (3-5x faster on PostgreSQL), yet every query sees the latest commits.
+        A failed attempt replaces the connection (a server restart breaks it)."""
+        engine = self._require_open()
+
+        def attempt(n: int) -> list:
+            if n or self._reader is None or self._reader.invalidated or self._reader.closed:
+                self._drop_reader()
+                self._reader = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            return self._reader.execute(stmt, params or {}).all()
+
+        return self._retrying("read", attempt)
+
+    # -- reads ----------------------------------------------------------------------------------------
+    def _held(self, key: Key) -> bool:
+        return key in self.pending or key in self.inflight
+
+    def is_known(self, site: str, news_code: str) -> bool:
+        """Stored or waiting to be written: one indexed query, nothing cached."""
+        if self._held((site, news_code)):
+            return True
+        return bool(self._read(_IS_KNOWN, {"site": site, "code": news_code}))
+
+    def known_codes(self, site: str, codes: Iterable[str]) -> set[str]:
+        """Which of `codes` are stored or pending (for incremental crawling): one query per 500 codes."""
+        codes = list(dict.fromkeys(codes))
+        found = {c for c in codes if self._held((site, c))}
+        rest = [(site, c) for c in codes if c not in found]
+        for group_site, chunk in _by_site(rest):
+            found.update(r[0] for r in self._read(_KNOWN_CODES, {"site": group_site, "codes": chunk}))
+        return found
+
+    def count(self, site: str | None = None) -> int:
+        """Stored rows (the pending batch is not counted until flushed)."""
+        query = select(func.count()).select_from(articles)
+        if site:
+            query = query.where(articles.c.site == site)
+        return self._read(query)[0][0]
+
+    def run_keys(self, run_id: str) -> set[Key]:
+        """The keys of the rows that run `run_id` stored."""
+        return {(r[0], r[1]) for r in self._read(_RUN_KEYS, {"run_id": run_id})}
+
+    def run_articles(self, run_id: str, keys: Iterable[Key]) -> list[dict]:
+        """The item dicts (ITEM_COLUMNS) of the rows among `keys` that run `run_id` stored, oldest first."""
+        found: list[tuple[int, dict]] = []
+        for site, chunk in _by_site(keys):
+            for row in self._read(_RUN_ARTICLES, {"run_id": run_id, "site": site, "codes": chunk}):
+                found.append((row[0], dict(zip(ITEM_COLUMNS, row[1:], strict=True))))
+        return [item for _, item in sorted(found, key=lambda pair: pair[0])]
+
+    def iter_articles(self, site: str | None = None, since: dt.date | datetime | None = None,
+                      until: dt.date | datetime | None = None, chunk: int = 1000) -> Iterator[dict]:
+        """Stored articles as item dicts (ITEM_COLUMNS), oldest row first, streamed `chunk` rows at a time.
+
+        `since`/`until` filter on the publication time; a date means a whole Tehran day (`until`
+        inclusive), a datetime is an instant (`until` exclusive). Rows without a date are left out then.
+        """
+        self.flush()
+        query = select(*(articles.c[name] for name in ITEM_COLUMNS)).order_by(articles.c.id)
+        query = narrowed(query, [site] if site else (), since, until)
+        with self._require_open().connect() as conn:
+            for row in conn.execution_options(yield_per=chunk).execute(query).mappings():
+                yield dict(row)
+
+    # -- writes ---------------------------------------------------------------------------------------
+    def row(self, item) -> dict:
+        """The database row for an article (dict, Item or ItemAdapter), stamped with this store's run."""
+        row = {name: item.get(name) for name in ITEM_COLUMNS}
+        row["published_utc"] = _published_utc(row["published_at"])
+        row["stored_at"] = datetime.now(UTC)
+        row["run_id"] = self.run_id
+        return row
+
+    def add(self, item, autoflush: bool = True) -> None:
+        """Buffer one article; a full batch is written at once unless `autoflush` is off. The same key
+        twice keeps the first (as the database does: a stored row is never overwritten)."""
+        row = self.row(item)
+        self.pending.setdefault((row["site"], row["news_code"]), row)
+        if autoflush and len(self.pending) >= self.batch_size:
+            self.flush()
+
+    def flush(self) -> int:
+        """Write the pending batch in one transaction; returns how many rows were new. On failure the
+        batch stays pending (the next flush tries again) and a StorageError says why."""
+        if not self.pending:
+            return 0
+        inserted, _rejected = self.write(list(self.pending.values()))
+        self.pending.clear()
+        return len(inserted)
+
+    def write(self, rows: list[dict]) -> tuple[set[Key], dict[Key, str]]:
+        """Insert `rows` (from `row()`) in one transaction, retrying transient errors; a key already
+        stored is left as it is. Returns (the keys this store inserted, {key: why} for rows the database
+        refused). When the whole batch is refused (a constraint, a value too long), its rows are tried one
+        by one so that one bad article does not block the others.
+
+        A retry after an error may find rows its failed attempt committed (the commit went through but
+        its answer was lost): rows carrying this store's run_id count as inserted by it."""
+        if not rows:
+            return set(), {}
+        engine = self._require_open()
+        stmt = _INSERTS[engine.dialect.name]
+
+        def attempt_for(batch: list[dict]) -> Callable[[int], set[Key]]:
+            def attempt(n: int) -> set[Key]:
+                self.uncertain = True  # until the commit's answer arrives
+                with engine.begin() as conn:
+                    inserted = {(r[0], r[1]) for r in conn.execute(stmt, batch)}
+                    if n and self.run_id is not None:
+                        inserted |= self._owned(conn, [(r["site"], r["news_code"]) for r in batch], inserted)
+                self.uncertain = False
+                return inserted
+            return attempt
+
+        try:
+            return self._retrying(f"write {len(rows)} articles to", attempt_for(rows)), {}
+        except StorageRejected:
+            if len(rows) == 1:
+                raise
+        inserted: set[Key] = set()
+        rejected: dict[Key, str] = {}
+        for row in rows:
+            try:
+                inserted |= self._retrying("write an article to", attempt_for([row]))
+            except StorageRejected as exc:
+                rejected[(row["site"], row["news_code"])] = str(exc)
+        return inserted, rejected
+
+    def _owned(self, conn: Connection, keys: list[Key], inserted: set[Key]) -> set[Key]:
+        """Which of `keys` (not in `inserted`) are rows of this store's run."""
+        owned: set[Key] = set()
+        for site, chunk in _by_site(k for k in keys if k not in inserted):
+            rows = conn.execute(_OWNED_CODES, {"site": site, "codes": chunk, "run_id": self.run_id})
+            owned.update((site, r[0]) for r in rows)
+        return owned
+
+
+def _published_utc(published_at: str | None) -> datetime | None:
+    published = parse_iso(published_at) if published_at else None
+    return published.astimezone(UTC) if published else None
+
+
+def run_id_for(crawler) -> str:
+    """The crawl process's run id, in every row it stores and in its feed file's name (%(run_id)s).
+
+    With JOBDIR, the folder's name: a resumed crawl continues its run. Otherwise the UTC start time
+    and a random part, so two crawls started in the same second never share a feed file. Computed once
+    per crawler."""
+    run_id = getattr(crawler, "_newscrawl_run_id", None)
+    if run_id is None:
+        jobdir = crawler.settings.get("JOBDIR")
+        if jobdir:
+            run_id = os.path.basename(os.path.normpath(jobdir))[:100]
+        else:
+            run_id = f"{datetime.now(UTC):%Y-%m-%dT%H-%M-%SZ}-{secrets.token_hex(3)}"
+        crawler._newscrawl_run_id = run_id
+    return run_id
+
+
+def store_for(crawler, create: bool = True) -> ArticleStore | None:
+    """The crawl's one store, shared by the pipelines, the spider (incremental crawling) and the feed.
+
+    Created unopened from NEWSCRAWL_DATABASE_URL, NEWSCRAWL_DB_BATCH_SIZE and NEWSCRAWL_DB_RETRY_SECONDS,
+    writing the crawl's run_id; whoever needs it calls `open()` (idempotent). It is closed by the
+    spider_closed signal (close is idempotent), so a crawl without StoragePipeline closes it too.
+    """
+    store = getattr(crawler, "_newscrawl_store", None)
+    if store is None and create:
+        from scrapy import signals
+
+        settings = crawler.settings
+        store = ArticleStore(settings.get("NEWSCRAWL_DATABASE_URL") or dburl.default_url(),
+                             settings.getint("NEWSCRAWL_DB_BATCH_SIZE", 200), run_id=run_id_for(crawler),
+                             retry_seconds=settings.getfloat("NEWSCRAWL_DB_RETRY_SECONDS"), stats=crawler.stats)
+        crawler.signals.connect(store.close, signal=signals.spider_closed)
+        crawler._newscrawl_store = store
+    return store
