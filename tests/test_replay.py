@@ -1,6 +1,7 @@
-"""Cassettes and the replay/record middleware: file format (betamax can read it), byte-exact bodies,
-canonical lookup, the missing-response path, and a real record-then-replay crawl in Scrapy subprocesses
-against a local http.server. Also the demo snapshot's promised pages and its deterministic build."""
+"""Replay and recording through Scrapy's HTTP cache with the betamax cassette backend
+(newscrawl.extensions.cassettes): the file format (betamax can read it), byte-exact bodies, canonical
+lookup, the missing-response path, a real record-then-replay crawl and an offline crawl of names that
+never resolve, in Scrapy subprocesses. Also the demo snapshot's promised pages and its deterministic build."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 import subprocess
 import sys
 import threading
+import zlib
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -20,12 +22,16 @@ from pathlib import Path
 import pytest
 from betamax.cassette import Cassette
 from scrapy import Request, Spider
+from scrapy.downloadermiddlewares.httpcache import HttpCacheMiddleware
 from scrapy.exceptions import IgnoreRequest, NotConfigured
-from scrapy.http import HtmlResponse, TextResponse, XmlResponse
+from scrapy.http import HtmlResponse, Response, TextResponse, XmlResponse
+from scrapy.settings import Settings
 from scrapy.utils.test import get_crawler
 
-from newscrawl.downloadermiddlewares.replay import (
-    ReplayMiddleware,
+from newscrawl.extensions.cassettes import (
+    ReplayAddon,
+    canonical,
+    decoded,
     interaction,
     load_cassette,
     load_cassettes,
@@ -33,6 +39,8 @@ from newscrawl.downloadermiddlewares.replay import (
 )
 from testkit.demo import CASSETTE, CASSETTE_DIR
 from testkit.demo.build import MANIFEST
+from testkit.devservers import closing_stats
+from tests.conftest import run_scrapy, scrapy_env
 
 ROOT = Path(__file__).resolve().parents[1]
 AT = "2020-01-02T03:04:05"
@@ -123,15 +131,54 @@ def test_gzip_body_from_another_recorder_is_decoded(tmp_path):
     assert "Content-Encoding" not in rec.headers
 
 
-# -- middleware ----------------------------------------------------------------------------------------------
-def _middleware(settings: dict) -> tuple[ReplayMiddleware, object]:
-    crawler = get_crawler(Spider, settings)
+def test_recording_decodes_within_the_size_limit_only():
+    """A recording keeps what zlib cannot undo, or what would inflate past DOWNLOAD_MAXSIZE, encoded (its
+    header kept), for Scrapy's HttpCompressionMiddleware to undo or refuse on replay."""
+    packed = gzip.compress(b"a" * 10_000)
+    wire = {"Content-Encoding": ["gzip"], "Content-Length": [str(len(packed))], "Content-Type": ["text/html"]}
+    assert decoded(packed, wire, limit=20_000) == (b"a" * 10_000, {"Content-Type": ["text/html"]})
+    assert decoded(packed, wire, limit=1_000) == (packed, {"Content-Type": ["text/html"],
+                                                         "Content-Encoding": ["gzip"]})
+    squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)  # raw deflate, as some servers send "deflate"
+    raw = squeezer.compress("متن\u200cها".encode()) + squeezer.flush()
+    assert decoded(raw, {"Content-Encoding": ["deflate"]}) == ("متن\u200cها".encode(), {})
+    assert decoded(b"\x1f\x8bnot gzip", {"Content-Encoding": ["br, gzip"]}) == (
+        b"\x1f\x8bnot gzip", {"Content-Encoding": ["br, gzip"]})
+
+
+# -- Scrapy's HTTP cache with the addon ------------------------------------------------------------------------
+ADDON = {"newscrawl.extensions.cassettes.ReplayAddon": 0}
+
+
+def _middleware(settings: dict) -> tuple[HttpCacheMiddleware, object]:
+    """Scrapy's own middleware, configured by the addon as in a crawl."""
+    crawler = get_crawler(Spider, {"ADDONS": ADDON, **settings})
     crawler.stats.open_spider()
-    return ReplayMiddleware.from_crawler(crawler), crawler
+    crawler.spider = crawler._create_spider("replayed")
+    middleware = HttpCacheMiddleware.from_crawler(crawler)
+    middleware.spider_opened(crawler.spider)  # as the engine does when the spider opens
+    return middleware, crawler
 
 
-def test_not_configured_without_replay_dir():
+def test_addon_turns_on_scrapys_http_cache_over_the_folder(tmp_path):
+    settings = Settings({"NEWSCRAWL_REPLAY": str(tmp_path)})
+    ReplayAddon().update_settings(settings)
+    assert settings.getbool("HTTPCACHE_ENABLED") is True
+    assert settings["HTTPCACHE_DIR"] == str(tmp_path)
+    assert settings["HTTPCACHE_STORAGE"] == "newscrawl.extensions.cassettes.CassetteStorage"
+    assert settings["HTTPCACHE_POLICY"] == "scrapy.extensions.httpcache.DummyPolicy"
+    assert settings.getbool("HTTPCACHE_IGNORE_MISSING") is True
+    recording = Settings({"NEWSCRAWL_REPLAY": str(tmp_path), "NEWSCRAWL_RECORD": "1"})
+    ReplayAddon().update_settings(recording)
+    assert recording.getbool("HTTPCACHE_IGNORE_MISSING") is False  # recording downloads what it lacks
+
+
+def test_addon_is_off_without_a_replay_dir():
     with pytest.raises(NotConfigured):
+        ReplayAddon().update_settings(Settings({}))
+    with pytest.raises(NotConfigured, match="NEWSCRAWL_RECORD=1 needs NEWSCRAWL_REPLAY"):
+        ReplayAddon().update_settings(Settings({"NEWSCRAWL_RECORD": "1"}))
+    with pytest.raises(NotConfigured):  # so Scrapy's middleware stays off too
         _middleware({})
 
 
@@ -148,40 +195,67 @@ def test_replay_answers_with_the_right_response_class(tmp_path):
     assert page.url == "https://example.test/a?a=1&b=2#top"
     assert page.css("title::text").get() == "سلام\u200cدنیا"
     assert b"Content-Length" not in page.headers
-    assert "replay" in page.flags
+    assert "cached" in page.flags
     assert type(mw.process_request(Request("https://example.test/feed"))) is XmlResponse
     text = mw.process_request(Request("https://example.test/fa/news/1/سلام\u200cدنیا"))
     assert isinstance(text, TextResponse) and text.body == b"persian path"
     moved = mw.process_request(Request("https://example.test/old"))
     assert moved.status == 301 and moved.headers["Location"] == b"https://example.test/feed"
-    assert crawler.stats.get_value("newscrawl/downloadermiddlewares/replay/hits") == 4
+    assert crawler.stats.get_value("httpcache/hit") == 4
 
 
 def test_missing_response_is_logged_counted_and_ignored(tmp_path, caplog):
     directory = _cassette(tmp_path).parent
     mw, crawler = _middleware({"NEWSCRAWL_REPLAY": str(directory)})
-    with caplog.at_level(logging.ERROR, logger="newscrawl.downloadermiddlewares.replay"), pytest.raises(IgnoreRequest):
-        mw.process_request(Request("https://example.test/nope"))
-    assert f"no recorded response for https://example.test/nope in {directory}" in caplog.text
-    assert crawler.stats.get_value("newscrawl/downloadermiddlewares/replay/missing") == 1
+    with caplog.at_level(logging.INFO, logger="newscrawl.extensions.cassettes"):
+        with pytest.raises(IgnoreRequest):
+            mw.process_request(Request("https://example.test/nope"))
+        with pytest.raises(IgnoreRequest):  # RobotsTxtMiddleware then allows the site, as with no robots.txt
+            mw.process_request(Request("https://example.test/robots.txt"))
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert errors == [f"no recorded response for https://example.test/nope in {directory}"]
+    assert "no recorded https://example.test/robots.txt: every page of its site is allowed" in caplog.text
+    assert crawler.stats.get_value("httpcache/miss") == 2
+    assert crawler.stats.get_value("httpcache/ignore") == 2
+    assert crawler.stats.get_value("newscrawl/replay/missing") == 1  # robots.txt is no loss
 
 
-def test_record_mode_passes_requests_through_and_keeps_redirect_hops(tmp_path):
+@pytest.mark.e2e
+def test_a_replayed_crawl_missing_a_page_fails_its_health_check(tmp_path):
+    """The archive of a day the snapshot does not hold: robots.txt answers, the listing is missing. A live
+    crawl would have fetched it, so the run is incomplete: exit 1 with the reason, never 'health passed'."""
+    env = scrapy_env(NEWSCRAWL_REPLAY=str(CASSETTE_DIR), NEWSCRAWL_DATA_DIR=str(tmp_path))
+    result = run_scrapy("crawl", "tabnak", "-a", "since=1397/05/10", "-a", "until=1397/05/10", env=env)
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert ("newscrawl health check failed for tabnak: Offline replay/every page asked for was recorded: "
+            "1 pages asked for are not in the recorded snapshot") in result.stderr
+
+
+def test_record_mode_downloads_everything_and_keeps_each_hop(tmp_path):
+    save_cassette(tmp_path / "old.json", [interaction("http://h/final", 200, {}, b"old", recorded_at=AT)])
     mw, crawler = _middleware({"NEWSCRAWL_REPLAY": str(tmp_path), "NEWSCRAWL_RECORD": "1"})
-    request = Request("http://h/final", meta={"redirect_urls": ["http://h/start"], "redirect_reasons": [301]},
-                      headers={"Authorization": "Basic c2VjcmV0", "Accept-Language": "fa"})
-    assert mw.process_request(request) is None
-    response = HtmlResponse("http://h/final", body=b"<html>done</html>", headers={"Content-Type": "text/html"})
-    assert mw.process_response(request, response) is response
+    start = Request("http://h/start", headers={"Authorization": "Basic c2VjcmV0", "Accept-Language": "fa",
+                                               "Cookie": "session=1"})
+    assert mw.process_request(start) is None  # already recorded or not, it goes to the network
+    hop = Response("http://h/start", status=301, headers={"Location": "http://h/final"})
+    assert mw.process_response(start, hop) is hop
+    final = Request("http://h/final", headers={"Accept-Language": "fa"})
+    assert mw.process_request(final) is None  # old.json has it: recording serves nothing
+    packed = gzip.compress("<html>تمام\u200cشد</html>".encode())
+    wire = HtmlResponse("http://h/final", body=packed, headers={
+        "Content-Type": "text/html; charset=utf-8", "Content-Encoding": "gzip", "Content-Length": str(len(packed))})
+    assert mw.process_response(final, wire) is wire
+    assert crawler.stats.get_value("httpcache/store") == 2
     mw.spider_closed(Spider(name="demo"))
     (path,) = tmp_path.glob("demo-*.json")
     assert re.fullmatch(r"demo-\d{8}T\d{6}Z\.json", path.name)
     rec = load_cassette(path)
     assert rec["http://h/start"].status == 301
     assert rec["http://h/start"].headers["Location"] == ["http://h/final"]
-    assert rec["http://h/final"].body == b"<html>done</html>"
-    saved = json.loads(path.read_text(encoding="utf-8"))["http_interactions"][-1]["request"]["headers"]
-    assert saved == {"Accept-Language": ["fa"]}  # credentials never reach a fixture file
+    assert rec["http://h/final"].body == "<html>تمام\u200cشد</html>".encode()  # stored decoded
+    saved = json.loads(path.read_text(encoding="utf-8"))["http_interactions"]
+    assert saved[0]["request"]["headers"] == {"Accept-Language": ["fa"]}  # credentials never reach a file
+    assert sorted(saved[1]["response"]["headers"]) == ["Content-Type", "Date"]  # Date: HttpCacheMiddleware's
 
 
 # -- a real crawl: record from a live local server, then replay with the server gone -------------------------
@@ -227,14 +301,15 @@ class _Handler(SimpleHTTPRequestHandler):
         super().do_GET()
 
 
-def _run_spider(cwd: Path, base: str, cassettes: Path, out: str, record: bool) -> subprocess.CompletedProcess:
+def _run_spider(cwd: Path, base: str, cassettes: Path, out: str, record: bool,
+                *extra: str) -> subprocess.CompletedProcess:
     # SCRAPY_SETTINGS_MODULE is left in os.environ by in-process get_project_settings() calls elsewhere
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
     env.update(TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS="", PYTHONPATH=str(ROOT))
     args = [sys.executable, "-m", "scrapy", "runspider", "spider.py", "-a", f"base={base}", "-o", out,
             "-s", f"NEWSCRAWL_REPLAY={cassettes}",
-            "-s", 'DOWNLOADER_MIDDLEWARES={"newscrawl.downloadermiddlewares.replay.ReplayMiddleware": 50}',
-            "-s", "TELNETCONSOLE_ENABLED=False", "-s", "REMOTE_CONTROL_ENABLED=False", "-L", "INFO"]
+            "-s", f"ADDONS={json.dumps(ADDON)}",
+            "-s", "TELNETCONSOLE_ENABLED=False", "-s", "REMOTE_CONTROL_ENABLED=False", "-L", "INFO", *extra]
     if record:
         args += ["-s", "NEWSCRAWL_RECORD=1"]
     return subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
@@ -281,8 +356,40 @@ def test_record_then_replay_a_real_crawl(tmp_path):
     replayed = _run_spider(tmp_path, base, cassettes, "replayed.jsonl", record=False)  # server is gone
     assert replayed.returncode == 0, replayed.stderr[-3000:]
     assert "no recorded response" not in replayed.stderr
-    assert "'newscrawl/downloadermiddlewares/replay/hits': 5" in replayed.stderr  # index, a, gz, /sub (301), /sub/
+    stats = closing_stats(replayed.stderr)
+    assert stats["httpcache/hit"] == 5  # index, a, gz, /sub (301), /sub/
+    assert "httpcache/miss" not in stats
     assert _items(tmp_path / "replayed.jsonl") == live
+
+
+def test_replay_resolves_no_name_and_obeys_only_recorded_robots(tmp_path):
+    """`.invalid` names never resolve (RFC 2606), so any DNS lookup or connection would fail the pages.
+    news.invalid has no recorded robots.txt (allowed, as today); other.invalid's recorded one forbids all."""
+    html = {"Content-Type": ["text/html; charset=utf-8"]}
+    save_cassette(tmp_path / "cassettes" / "site.json", [
+        interaction("http://news.invalid/index.html", 200, html, (
+            '<html><title>خانه</title><a href="/a.html">a</a> <a href="/gone.html">gone</a> '
+            '<a href="http://other.invalid/x.html">x</a></html>').encode(), recorded_at=AT),
+        interaction("http://news.invalid/a.html", 200, html, "<title>صفحه\u200cالف</title>".encode(),
+                    recorded_at=AT),
+        interaction("http://other.invalid/robots.txt", 200, {"Content-Type": ["text/plain"]},
+                    b"User-agent: *\nDisallow: /\n", recorded_at=AT),
+        interaction("http://other.invalid/x.html", 200, html, b"<title>x</title>", recorded_at=AT),
+    ])
+    (tmp_path / "spider.py").write_text(SPIDER, encoding="utf-8")
+    result = _run_spider(tmp_path, "http://news.invalid", tmp_path / "cassettes", "out.jsonl", False,
+                         "-s", "ROBOTSTXT_OBEY=True")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert [i["title"] for i in _items(tmp_path / "out.jsonl")] == ["صفحه\u200cالف", "خانه"]
+    stats = closing_stats(result.stderr)
+    assert stats["httpcache/hit"] == 3  # index, a, other.invalid's robots.txt
+    assert stats["httpcache/ignore"] == 2  # news.invalid's robots.txt, gone.html
+    assert stats["robotstxt/forbidden"] == 1  # x.html
+    assert stats["log_count/ERROR"] == 1
+    assert "no recorded response for http://news.invalid/gone.html" in result.stderr
+    # those two and the forbidden one, nothing else (a lookup or connection would add its own error)
+    assert stats["downloader/exception_count"] == 3
+    assert stats["downloader/exception_type_count/scrapy.exceptions.IgnoreRequest"] == 3
 
 
 # -- the demo snapshot ------------------------------------------------------------------------------------
@@ -292,8 +399,6 @@ def demo():
 
 
 def _page(demo, url: str) -> str:
-    from newscrawl.downloadermiddlewares.replay import canonical
-
     return demo[canonical(url)].body.decode("utf-8")
 
 
@@ -325,8 +430,6 @@ def test_demo_rss_links_are_http_and_redirect(demo):
     assert "<link>\n                http://www.tabnak.ir/fa/news/" in feed  # wrapped like the real feed
     assert "<pubDate>22 Jul 2018 08:45:12 +0430</pubDate>" in feed
     assert feed.count("            <description>") == 3  # three items have one (plus the channel)
-    from newscrawl.downloadermiddlewares.replay import canonical
-
     for link in links:
         hop = demo[canonical(link)]
         assert hop.status == 301

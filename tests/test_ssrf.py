@@ -1,9 +1,9 @@
 """No requests to private addresses (newscrawl.downloadermiddlewares.ssrf), through the real engine without the opt-in.
 
 Every crawl here runs without NEWSCRAWL_ALLOW_PRIVATE (removed from the environment `scrapy_env` builds).
-The "public" site news.example is answered offline by the replay middleware (NEWSCRAWL_REPLAY), so a
-request the guard let through would end at the replay as `newscrawl/downloadermiddlewares/replay/missing`, never on a network:
-`replay/missing == 0` with the refusal counted proves the refusal came before any connection attempt.
+The "public" site news.example is answered offline by Scrapy's HTTP cache over cassettes (NEWSCRAWL_REPLAY), so
+a request the guard let through would end at the cache as `httpcache/miss`, never on a network:
+`httpcache/miss == 0` with the refusal counted proves the refusal came before any connection attempt.
 The one test that needs real name resolution maps a name to 127.0.0.1 inside the crawl process
 (sitecustomize) and listens on that port, counting connections."""
 
@@ -20,7 +20,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from newscrawl.downloadermiddlewares.replay import interaction, save_cassette
 from newscrawl.downloadermiddlewares.ssrf import (
     ALLOW_ENV,
     address_reason,
@@ -30,6 +29,7 @@ from newscrawl.downloadermiddlewares.ssrf import (
     port_allowed,
     refused_targets,
 )
+from newscrawl.extensions.cassettes import interaction, save_cassette
 from testkit.devservers import closing_stats
 from tests.conftest import ROOT, run_scrapy, scrapy_env
 
@@ -251,12 +251,12 @@ def test_literal_private_addresses_refused_before_any_connection(tmp_path):
                "http://localhost:6379/g"]
     log, stats = crawl(tmp_path, "-a", f"url={PUBLIC}/fa/news/100001", "-a", "urls=" + ",".join(private),
                        replay=replay)
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == len(private)
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 6
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/link-local"] == 1
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/private"] == 1
-    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0  # nothing refused reached the (offline) downloader
-    assert stats["newscrawl/downloadermiddlewares/replay/hits"] == 1  # the public article (replay answers before robots.txt is asked)
+    assert stats["newscrawl/ssrf/refused"] == len(private)
+    assert stats["newscrawl/ssrf/refused/loopback"] == 6
+    assert stats["newscrawl/ssrf/refused/link-local"] == 1
+    assert stats["newscrawl/ssrf/refused/private"] == 1
+    assert stats.get("httpcache/miss", 0) == 0  # nothing refused reached the (offline) downloader
+    assert stats["httpcache/hit"] == 2  # the public site's robots.txt and article
     no_download_errors(stats)
     lines = refused_lines(log)
     assert len(lines) == len(private)  # one per host (each host once here)
@@ -274,11 +274,11 @@ def test_redirect_to_metadata_service_refused(tmp_path):
         f"{PUBLIC}/fa/news/100003": (200, HTML, article_html(100003))})
     log, stats = crawl(tmp_path, "-a", f"urls={PUBLIC}/fa/news/100001,{PUBLIC}/fa/news/100002,{PUBLIC}/fa/news/100003",
                        "-a", "allowed=169.254.169.254,localhost", replay=replay)
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 2
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/link-local"] == 1
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 1
+    assert stats["newscrawl/ssrf/refused"] == 2
+    assert stats["newscrawl/ssrf/refused/link-local"] == 1
+    assert stats["newscrawl/ssrf/refused/loopback"] == 1
     assert stats["downloader/response_status_count/302"] == 1
-    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
+    assert stats.get("httpcache/miss", 0) == 0
     no_download_errors(stats)
     assert stored_codes(tmp_path) == ["100003"]
 
@@ -292,8 +292,8 @@ def test_sitemap_links_to_other_ports_and_private_hosts_refused(tmp_path):
     log, stats = crawl(tmp_path, "-a", f"sitemap={PUBLIC}/sitemap.xml", "-a", "allowed=127.0.0.1", replay=replay)
     assert stats["newscrawl/listing/sitemap_links"] == 5
     assert stats["newscrawl/offsite/port"] == 3
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 1 and stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 1
-    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
+    assert stats["newscrawl/ssrf/refused"] == 1 and stats["newscrawl/ssrf/refused/loopback"] == 1
+    assert stats.get("httpcache/miss", 0) == 0
     no_download_errors(stats)
     assert stored_codes(tmp_path) == ["100001"]
 
@@ -310,8 +310,8 @@ def test_sitemap_on_loopback_with_opt_in_stays_on_its_port(tmp_path):
     env = guarded_env(tmp_path, NEWSCRAWL_REPLAY=str(replay), **{ALLOW_ENV: "1"})
     log, stats = crawl(tmp_path, "-a", f"sitemap={site}/sitemap.xml", env=env)
     assert stats["newscrawl/offsite/port"] == 3
-    assert "newscrawl/downloadermiddlewares/ssrf/refused" not in stats
-    assert stats.get("newscrawl/downloadermiddlewares/replay/missing", 0) == 0
+    assert "newscrawl/ssrf/refused" not in stats
+    assert stats.get("httpcache/miss", 0) == 0
     assert stored_codes(tmp_path) == ["100001"]
 
 
@@ -406,8 +406,8 @@ def test_name_resolving_to_loopback_refused_before_connecting(tmp_path, name_env
         log, stats = crawl(tmp_path, "-a", f"url={url}", env=name_env())
     assert listener.connections == 0
     # robots.txt (asked first) and the page, both refused at resolution
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused"] == 2
-    assert stats["newscrawl/downloadermiddlewares/ssrf/refused/loopback"] == 2
+    assert stats["newscrawl/ssrf/refused"] == 2
+    assert stats["newscrawl/ssrf/refused/loopback"] == 2
     no_download_errors(stats)
     lines = refused_lines(log)
     assert len(lines) == 1 and f": {MAPPED_NAME} (127.0.0.1) is a loopback address;" in lines[0]
@@ -420,7 +420,7 @@ def test_name_resolving_to_loopback_connects_with_opt_in(tmp_path, name_env):
         url = f"http://{MAPPED_NAME}:{listener.port}/fa/news/100001"
         log, stats = crawl(tmp_path, "-a", f"url={url}", env=name_env(**{ALLOW_ENV: "1"}))
     assert listener.connections >= 2  # robots.txt and the page
-    assert "newscrawl/downloadermiddlewares/ssrf/refused" not in stats
+    assert "newscrawl/ssrf/refused" not in stats
     assert stats["downloader/response_status_count/404"] >= 1
 
 

@@ -5,7 +5,7 @@ choose their links and redirects, so without this a crawl fetches (and stores) w
 crawler's own network: 127.0.0.1:6379, 10.x, the cloud metadata service at 169.254.169.254. Scrapy has no
 such guard, so it is ours, in three parts that each act before any connection is made:
 
-- `PrivateAddressMiddleware` (a downloader middleware placed before the replay middleware and robots.txt)
+- `PrivateAddressMiddleware` (a downloader middleware placed before robots.txt and the offline HTTP cache)
   refuses every request whose host is a literal loopback, private, link-local, multicast, reserved,
   unspecified or otherwise non-global address, in any form the URL parser lets through (``[::1]``,
   ``::ffff:127.0.0.1``, ``2130706433``, ``0x7f.1``, ``0177.0.0.1``, ``127.1``) or ``localhost``. It never
@@ -17,7 +17,7 @@ such guard, so it is ours, in three parts that each act before any connection is
 - `RefusedLookupMiddleware` turns that refusal into a counted, logged IgnoreRequest before Scrapy's
   retry and stats middlewares see a DNS error.
 
-Every refusal counts in `newscrawl/downloadermiddlewares/ssrf/refused` and `newscrawl/downloadermiddlewares/ssrf/refused/<reason>`, and logs one
+Every refusal counts in `newscrawl/ssrf/refused` and `newscrawl/ssrf/refused/<reason>`, and logs one
 WARNING per host with the URL. The only opt-in is the crawl process's environment variable
 NEWSCRAWL_ALLOW_PRIVATE=1 (not a setting: a Scrapyd client passes settings, not environment), which the
 local test site needs. Without it, a crawl whose settings remove these components stops at start, and a
@@ -258,7 +258,7 @@ def port_allowed(host: str, port: int | None, given: list[str], domains) -> bool
     """Whether a request to host:port may go, given the spider's start URLs: when a start URL names this
     host, a subdomain or a parent of it, or shares one of the spider's allowed domains with it, the port
     must be one of those start URLs' ports. Hosts related to no start URL are left to Scrapy's offsite."""
-    from newscrawl.spiders.base import on_domain
+    from newscrawl.pages.article import on_domain
 
     related = set()
     for url in given:
@@ -311,8 +311,8 @@ class _Refusals:
         self.logged: set[str] = set()
 
     def refuse(self, request, host: str, address: str, reason: str):
-        self.stats.inc_value("newscrawl/downloadermiddlewares/ssrf/refused")
-        self.stats.inc_value(f"newscrawl/downloadermiddlewares/ssrf/refused/{reason}")
+        self.stats.inc_value("newscrawl/ssrf/refused")
+        self.stats.inc_value(f"newscrawl/ssrf/refused/{reason}")
         if host not in self.logged:
             self.logged.add(host)
             shown = host if address in ("", host) else f"{host} ({address})"
@@ -321,7 +321,7 @@ class _Refusals:
 
 
 class PrivateAddressMiddleware(_Refusals):
-    """Downloader middleware (before replay and robots.txt): literal private addresses, and ports."""
+    """Downloader middleware (before robots.txt and the HTTP cache): literal private addresses, and ports."""
 
     def __init__(self, crawler):
         super().__init__(crawler)

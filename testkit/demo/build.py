@@ -64,7 +64,7 @@ from string import Template
 
 from w3lib.url import safe_url_string
 
-from newscrawl.downloadermiddlewares.replay import interaction, save_cassette
+from newscrawl.extensions.cassettes import interaction, save_cassette
 from testkit.demo import CASSETTE
 
 HOST = "https://www.tabnak.ir"
