@@ -5,12 +5,15 @@ SCRAPY := $(PY) -m scrapy
 DEMO := testkit/demo/cassettes
 export TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS :=
 
-.PHONY: install demo test test-fast lint bench clean
+.PHONY: install demo test lint bench clean
 
-$(VENV)/.installed: requirements.txt
+## The pinned runtime and development packages, then newscrawl itself in editable mode (its dependencies
+## are the pins above), so `.venv/bin/pytest` and `import newscrawl` work from any folder
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml setup.py
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install -q -U pip "setuptools<81" wheel
-	$(VENV)/bin/pip install -q -r requirements.txt
+	$(VENV)/bin/pip install -q -U pip wheel
+	$(VENV)/bin/pip install -q -r requirements-dev.txt
+	$(VENV)/bin/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
 
 install: $(VENV)/.installed
@@ -26,11 +29,11 @@ demo: install
 ## The whole suite (unit, real pages, end-to-end crawls, PostgreSQL, Redis, Scrapyd, Chromium), two
 ## workers (pytest-xdist; a test file stays on one worker, with its module's test site)
 test: install
-	$(PY) -m pytest -q -ra -n 2 --dist loadfile
+	$(VENV)/bin/pytest -q -ra -n 2 --dist loadfile
 
 ## Lint
 lint: install
-	$(VENV)/bin/ruff check newscrawl tests bench
+	$(VENV)/bin/ruff check newscrawl testkit tests bench
 
 bench: install
 	$(PY) -m bench

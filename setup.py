@@ -1,12 +1,6 @@
-"""Packaging for Scrapyd eggs (`scrapyd-deploy` builds an egg from this file)."""
+"""Only for Scrapyd: `scrapyd-deploy` builds the egg with `python setup.py bdist_egg`, and without this
+file it writes a setup.py of its own into the project. Everything is declared in pyproject.toml."""
 
-from setuptools import find_packages, setup
+from setuptools import setup
 
-setup(
-    name="newscrawl",
-    version="0.1.0",
-    packages=find_packages(include=["newscrawl", "newscrawl.*"]),
-    package_data={"newscrawl": ["schema/*.json"]},
-    entry_points={"scrapy": ["settings = newscrawl.settings"]},
-    zip_safe=False,
-)
+setup()

@@ -8,9 +8,9 @@ else gets in. Crawl it with
     scrapy crawl tabnak -a base_url=http://127.0.0.1:PORT/hostile -a mode=archive \\
         -a since=1397/04/29 -a until=1397/04/30 -s DOWNLOAD_TIMEOUT=2 -s RETRY_TIMES=1
 
-`CASES` says what each linked article does and what the crawl must do with it (README, "Reliability").
+`CASES` says what each linked article does and what the crawl must do with it (docs/reliability.md, "Hostile input").
 `/broken` is a 20-article archive in which every odd article uses a new template (no `.body`, no date):
-the coverage monitor must notice. Handlers are registered on the test site with `@route`.
+the coverage monitor must notice. Handlers are registered on the test site with testkit.routes' `@route`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import re
 import threading
 import time
 
-import testkit.testsite as testsite
+from testkit import routes
 from testkit.demo.build import Article, fa, render_archive, render_article
 
 PREFIX = "/hostile"
@@ -92,7 +92,7 @@ def _hits(req, key: str) -> int:
 
 def article(news_id: int, title: str | None = None, paragraphs: tuple[str, ...] | None = None) -> Article:
     """A demo-structured article for a hostile id (text borrowed from the demo templates)."""
-    return testsite.borrowed_article(news_id, fa(news_id - ID_BASE), title, paragraphs)
+    return routes.borrowed_article(news_id, fa(news_id - ID_BASE), title, paragraphs)
 
 
 def page(news_id: int, prefix: str = PREFIX, **kwargs) -> str:
@@ -117,7 +117,7 @@ def _send_raw(req, status: int, headers: dict[str, str], chunks, *, close: bool 
         req.close_connection = True
 
 
-def _reply(req, status: int, body: bytes | str = b"", content_type: str = testsite.HTML,
+def _reply(req, status: int, body: bytes | str = b"", content_type: str = routes.HTML,
            headers: dict[str, str] | None = None) -> None:
     """`req.reply` on a connection closed after it. Why: Twisted's pool silently resends a request once
     when a reused connection closes without an answer, so 700014/700015 would fail once or not at all
@@ -209,7 +209,7 @@ def home() -> str:
             'خبرهای امروز</p></div></div></body></html>')
 
 
-@testsite.route(PREFIX)
+@routes.route(PREFIX)
 def hostile(req, rest: str, query) -> None:
     if rest in ("", "/"):
         _reply(req, 200, home())
@@ -217,9 +217,9 @@ def hostile(req, rest: str, query) -> None:
     if rest.startswith("/fa/archive"):
         _reply(req, 200, listing())
         return
-    news_id = testsite.news_id(rest)
+    news_id = routes.news_id(rest)
     if news_id not in CASES:
-        _reply(req, 404, testsite.NOT_FOUND)
+        _reply(req, 404, routes.NOT_FOUND)
         return
     serve_case(req, news_id)
 
@@ -235,7 +235,7 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
         time.sleep(0.5)
         _reply(req, 200, page(news_id))
     elif news_id == 700010:
-        _reply(req, 404, testsite.NOT_FOUND)
+        _reply(req, 404, routes.NOT_FOUND)
     elif news_id == 700011:
         if n == 1:
             _reply(req, 500, "<html><body>Internal Server Error</body></html>\n")
@@ -255,7 +255,7 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
         _reply(req, 200, page(news_id))
     elif news_id == 700016:
         body = page(news_id).encode()
-        _send_raw(req, 200, {"Content-Type": testsite.HTML, "Content-Length": str(len(body))},
+        _send_raw(req, 200, {"Content-Type": routes.HTML, "Content-Length": str(len(body))},
                   [body[: len(body) // 2]], close=True)
     elif news_id in (700017, 700018):
         html = page(news_id, paragraphs=(TRUNCATED_KEEP, "این بند هرگز کامل نمی‌رسد و بریده می‌شود"))
@@ -269,11 +269,11 @@ def serve_case(req, news_id: int) -> None:  # noqa: C901 - one branch per case, 
         _reply(req, 302, "", headers={"Location": f"{req.base}{PREFIX}/"})
     elif news_id == 700023:
         chunk = b" " * 65536
-        _send_raw(req, 200, {"Content-Type": testsite.HTML, "Content-Length": str(HUGE_BYTES)},
+        _send_raw(req, 200, {"Content-Type": routes.HTML, "Content-Length": str(HUGE_BYTES)},
                   (chunk for _ in range(HUGE_BYTES // len(chunk))), close=True)
     elif news_id == 700024:
         chunk = b"<p>" + "متن بسیار بلند ".encode() * 4000 + b"</p>\n"
-        _send_raw(req, 200, {"Content-Type": testsite.HTML},
+        _send_raw(req, 200, {"Content-Type": routes.HTML},
                   (chunk for _ in range(HUGE_BYTES // len(chunk) + 1)), close=True)
     elif news_id == 700025:
         _reply(req, 200, injected_page(news_id))
@@ -354,15 +354,15 @@ def broken_page(k: int) -> str:
     return html
 
 
-@testsite.route(BROKEN_PREFIX)
+@routes.route(BROKEN_PREFIX)
 def broken(req, rest: str, query) -> None:
     if rest.startswith("/fa/archive"):
         links = [(f"{BROKEN_PREFIX}/fa/news/{BROKEN_ID_BASE + k}", article(BROKEN_ID_BASE + k))
                  for k in range(BROKEN_COUNT, 0, -1)]
         req.reply(200, render_archive(links, prefix=BROKEN_PREFIX))
         return
-    k = testsite.news_id(rest) - BROKEN_ID_BASE
+    k = routes.news_id(rest) - BROKEN_ID_BASE
     if 1 <= k <= BROKEN_COUNT:
         req.reply(200, broken_page(k))
     else:
-        req.reply(404, testsite.NOT_FOUND)
+        req.reply(404, routes.NOT_FOUND)

@@ -11,7 +11,7 @@ Why: some Iranian sites fill their listings with JavaScript or answer with a Jav
   computed value and reloads; with both cookies the server sends the real article.
 - `/jsgate/fa/news/<GATE_REFUSED>`: a challenge that never lets anyone through (rendering cannot help).
 
-Handlers are registered on the test site with `@route`, like testkit.hostile.
+Handlers are registered on the test site with testkit.routes' `@route`, like testkit.hostile.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from http.cookies import SimpleCookie
 
-import testkit.testsite as testsite
+from testkit import routes
 from testkit.demo.build import Article, fa, render_archive, render_article
 
 JS_PREFIX = "/js"
@@ -33,7 +33,7 @@ CHALLENGE_ANSWER = str(17 * 23 + 4)
 SESSION_COOKIE = "__arcsid"
 def article(news_id: int) -> Article:
     """A demo-structured article with its own id and title (text borrowed from the demo)."""
-    return testsite.borrowed_article(news_id, f"نسخه {fa(news_id % 1000)}")
+    return routes.borrowed_article(news_id, f"نسخه {fa(news_id % 1000)}")
 
 
 def js_listing() -> str:
@@ -78,19 +78,19 @@ def _cookies(req) -> dict[str, str]:
     return {k: m.value for k, m in jar.items()}
 
 
-@testsite.route(JS_PREFIX)
+@routes.route(JS_PREFIX)
 def js_site(req, rest: str, query) -> None:
     if rest.startswith("/fa/archive"):
         req.reply(200, js_listing())
-    elif testsite.news_id(rest) in JS_IDS:
-        req.reply(200, render_article(article(testsite.news_id(rest)), prefix=JS_PREFIX))
+    elif routes.news_id(rest) in JS_IDS:
+        req.reply(200, render_article(article(routes.news_id(rest)), prefix=JS_PREFIX))
     else:
-        req.reply(404, testsite.NOT_FOUND)
+        req.reply(404, routes.NOT_FOUND)
 
 
-@testsite.route(GATE_PREFIX)
+@routes.route(GATE_PREFIX)
 def gate_site(req, rest: str, query) -> None:
-    news_id = testsite.news_id(rest)
+    news_id = routes.news_id(rest)
     if rest.startswith("/fa/archive"):
         links = [(f"{GATE_PREFIX}/fa/news/{i}", article(i)) for i in (GATE_PLAIN, GATE_CHALLENGED)]
         req.reply(200, render_archive(links, prefix=GATE_PREFIX))
@@ -105,4 +105,4 @@ def gate_site(req, rest: str, query) -> None:
             req.reply(403, challenge_page(refuse=news_id == GATE_REFUSED),
                       headers={"Set-Cookie": f"{SESSION_COOKIE}=s{news_id}; Path=/"})
     else:
-        req.reply(404, testsite.NOT_FOUND)
+        req.reply(404, routes.NOT_FOUND)

@@ -7,7 +7,8 @@ downloader; `--articles N` adds N generated articles in the same Tabnak structur
 pages of 50 links with a ► next link, an RSS feed, `/gen/fa/news/<id>`), for benchmarks:
 `-a base_url=http://127.0.0.1:PORT/gen -a mode=archive -a since=1397/04/29 -a until=1397/04/30`.
 
-Misbehaving endpoints live in ROUTES (path prefix → handler); add more with the `@route` decorator:
+Misbehaving endpoints live in testkit.routes.ROUTES (path prefix → handler); add more with its `@route`
+decorator (testkit.hostile and testkit.jspages add theirs):
   /fault/status/<code>           that status, a short HTML body
   /fault/slow/<ms>[/<path>]      wait, then serve <path> (or a short page)
   /fault/redirect?to=<url>&code=302
@@ -28,7 +29,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -37,26 +38,16 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from w3lib.url import canonicalize_url
 
-from newscrawl.downloadermiddlewares.replay import Recorded, load_cassettes
+from newscrawl.extensions.cassettes import Recorded, load_cassettes
+from testkit import hostile, jspages  # noqa: F401  (their handlers register /hostile, /broken, /js, /jsgate)
 from testkit.demo import CASSETTE_DIR
 from testkit.demo.build import ARTICLES, Article, fa, render_archive, render_article, render_rss
+from testkit.routes import HTML, NOT_FOUND, ROUTES, news_id, route
 
 GEN_PREFIX = "/gen"
 GEN_ID_BASE = 900_000  # generated article k has news id GEN_ID_BASE + k
 GEN_PAGE_SIZE = 50
 GEN_RSS_SIZE = 100
-HTML = "text/html; charset=utf-8"
-
-#: path prefix → handler(request, rest_of_path, query); the longest matching prefix wins
-ROUTES: dict[str, Callable[[SiteHandler, str, dict[str, list[str]]], None]] = {}
-
-
-def route(prefix: str):
-    def register(func):
-        ROUTES[prefix] = func
-        return func
-
-    return register
 
 
 def path_key(path_and_query: str) -> str:
@@ -179,28 +170,6 @@ def serve_in_thread(port: int = 0, articles: int = 0, host: str = "127.0.0.1") -
 # -- generated site under /gen -------------------------------------------------------------------------------
 _TEMPLATES = [a for a in ARTICLES if a.body]
 _POOL = [p for a in _TEMPLATES for p in a.paragraphs if not p.startswith(("img:", "h:"))]
-
-
-
-NOT_FOUND = "<html><body>404 Not Found</body></html>\n"
-_ARTICLE_PATH = re.compile(r"/fa/news/(\d+)(?:/[^/]*)?")
-#: demo articles whose text /hostile, /broken, /js and /jsgate borrow
-_BORROWED = [a for a in ARTICLES if a.body and not a.shown_date]
-
-
-def news_id(rest: str) -> int:
-    """The id in an article path («/fa/news/818242/slug»), 0 when `rest` is not one."""
-    m = _ARTICLE_PATH.fullmatch(rest)
-    return int(m[1]) if m else 0
-
-
-def borrowed_article(news_id: int, label: str, title: str | None = None,
-                     paragraphs: tuple[str, ...] | None = None) -> Article:
-    """A demo-structured article with its own id, its title «<a demo title> (<label>)» unless given,
-    and a demo article's text."""
-    t = _BORROWED[news_id % len(_BORROWED)]
-    return replace(t, id=news_id, title=title or f"{t.title} ({label})", paragraphs=paragraphs or t.paragraphs,
-                   comments=(), shown_date=None, body=True, headline=None)
 
 
 def generated_article(k: int) -> Article:
@@ -444,12 +413,5 @@ def running(articles: int = 0, env: dict[str, str] | None = None) -> Iterator[tu
             proc.wait()
 
 
-import testkit.hostile  # noqa: E402, F401  (registers /hostile and /broken; must precede main())
-import testkit.jspages  # noqa: E402, F401  (registers /js and /jsgate)
-
 if __name__ == "__main__":
-    # run the imported module's main: the routes registered by hostile and jspages are on its ROUTES,
-    # not on this __main__ copy's
-    from testkit.testsite import main as imported_main
-
-    sys.exit(imported_main())
+    sys.exit(main())

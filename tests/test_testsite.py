@@ -182,6 +182,16 @@ def test_refuses_non_loopback_hosts():
         SiteServer(host="0.0.0.0")
 
 
+def test_route_table_holds_every_corner():
+    """Written by hand: the site's own routes and those of testkit.hostile and testkit.jspages, which
+    register on testkit.routes (importing the test site registers them all)."""
+    from testkit.routes import ROUTES
+
+    assert sorted(ROUTES) == ["/broken", "/deep", "/fault/drop", "/fault/redirect", "/fault/slow",
+                              "/fault/status", "/fault/truncate", "/gen", "/hostile", "/js", "/jsgate",
+                              "/listing"]
+
+
 def test_command_line_prints_its_address_and_serves():
     proc = subprocess.Popen([sys.executable, "-m", "testkit.testsite", "--port", "0", "--articles", "3"],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -191,6 +201,10 @@ def test_command_line_prints_its_address_and_serves():
         assert match, line
         assert get(match[1] + "/gen/fa/news/900003")[0] == 200
         assert get(match[1] + "/gen/fa/news/900004")[0] == 404
+        # the corners in their own modules (testkit.hostile, testkit.jspages) are served too
+        for corner in ("/hostile", "/broken", "/js", "/jsgate"):
+            status, _, body = get(match[1] + corner + "/fa/archive")
+            assert status == 200 and b"/fa/news/" in body, (corner, status)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
