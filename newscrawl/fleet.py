@@ -174,7 +174,7 @@ class RedisAddon:
         url = settings.get("NEWSCRAWL_REDIS_URL")
         if not url:
             return
-        crawl = settings.get("NEWSCRAWL_CRAWL_ID") or "default"
+        crawl = settings.get("NEWSCRAWL_CRAWL_ID")
         settings.set("SCHEDULER", "newscrawl.fleet.FleetScheduler", "addon")
         settings.set("SCHEDULER_QUEUE_CLASS", "newscrawl.fleet.FleetQueue", "addon")
         settings.set("DUPEFILTER_CLASS", "scrapy_redis.dupefilter.RFPDupeFilter", "addon")

@@ -1,31 +1,77 @@
-"""The one item schema every site produces (documented in README, "The item")."""
+"""The one item every site produces, and the one field list: each field's kind, whether it is a list,
+whether it is required, what it means and an example are declared here once, as Scrapy Field metadata.
+
+Everything else derives from it: the JSON Schema and README's data dictionary (newscrawl.schema), the
+`articles` table (newscrawl.db.store), the required fields (ValidatePipeline), the list fields and the
+text the sanitizer cleans (newscrawl.parsing.sanitize). A field declared without a kind is internal: it
+is not exported, stored or part of the schema.
+
+Kinds: `name` (an identifier), `code` (ASCII digits), `url` (absolute http(s)), `text` (one line of
+human text; markup is stripped), `paragraphs` (text, paragraphs separated by a blank line), `instant`
+(ISO 8601 with an offset; `zone` is the one it is written in).
+"""
 
 import scrapy
 
-#: Field order as exported; list fields are always lists, missing scalars None.
-FIELDS = (
-    "site", "news_code", "url", "title", "kicker", "lead", "body",
-    "published_at", "published_at_raw", "category", "tags", "images",
-    "source", "language", "crawled_at",
-)
-LIST_FIELDS = ("category", "tags", "images")
+_URL = {"format": "iri", "pattern": "^https?://", "maxLength": 2048}
+_INSTANT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+
+
+def _field(kind: str, description: str, example, *, required: bool = False, nullable: bool = False,
+           many: bool = False, sql_length: int | None = None, zone: str | None = None, **rules) -> scrapy.Field:
+    """A field of the item: `required` (never null or empty: dropped otherwise), `nullable` (null when
+    the page lacks it), `many` (a list, [] when empty), `rules` (JSON Schema keywords for one value),
+    `sql_length` (the database column is VARCHAR(n) rather than TEXT)."""
+    return scrapy.Field(kind=kind, description=description, example=example, required=required,
+                        nullable=nullable, list=many, rules=rules, sql_length=sql_length, zone=zone)
 
 
 class ArticleItem(scrapy.Item):
-    site = scrapy.Field()
-    news_code = scrapy.Field()
-    url = scrapy.Field()
-    title = scrapy.Field()
-    kicker = scrapy.Field()
-    lead = scrapy.Field()
-    body = scrapy.Field()
-    published_at = scrapy.Field()
-    published_at_raw = scrapy.Field()
-    #: machine-readable date from JSON-LD/meta/RSS; consumed (and removed) by DatesPipeline
-    published_at_meta = scrapy.Field()
-    category = scrapy.Field()
-    tags = scrapy.Field()
-    images = scrapy.Field()
-    source = scrapy.Field()
-    language = scrapy.Field()
-    crawled_at = scrapy.Field()
+    site = _field(
+        "name", "The spider name (`scrapy list` shows them); for the `generic` spider, the page's registered "
+        "domain, e.g. `tabnak.ir`.", "tabnak", required=True, sql_length=64, pattern="^[a-z0-9][a-z0-9_.-]*$")
+    news_code = _field(
+        "code", "The site's own news id (`generic`: the URL's numeric id, else a hash of the URL). Together "
+        "with `site`, it is the deduplication key.", "818242", required=True, sql_length=32, pattern="^[0-9]+$")
+    url = _field(
+        "url", "The canonical article URL: `rel=canonical` when it names the same code, otherwise the short "
+        "`/fa/news/<id>`.", "https://www.tabnak.ir/fa/news/818242", required=True, **_URL)
+    title = _field("text", "The headline.", "نشست هیئت دولت با محوریت بازار ارز", required=True, minLength=1)
+    kicker = _field("text", "The line above the title (rutitr).", "رصدخانه «تابناک»؛", nullable=True,
+                    minLength=1)
+    lead = _field("text", "The summary under the title.",
+                  "سازمان لیگ فوتبال برنامه هفته‌های نخست فصل جدید را اعلام کرد.", nullable=True, minLength=1)
+    body = _field(
+        "paragraphs", "The article text, paragraphs separated by a blank line. No ads, related news or "
+        "navigation.", "بر اساس این برنامه، مسابقات از اوایل مرداد آغاز می‌شود.\n\nسازمان لیگ اعلام کرد ...",
+        required=True, minLength=1)
+    published_at = _field(
+        "instant", "ISO 8601 with the Asia/Tehran offset in force on that date (+04:30 in summer until 2022, "
+        "else +03:30). Null when the page gives no usable date.", "2018-07-21T00:20:00+04:30", nullable=True,
+        sql_length=32, zone="Asia/Tehran", format="date-time", pattern=_INSTANT + "[+-][0-9]{2}:[0-9]{2}$")
+    published_at_raw = _field("text", "The date as shown on the page.", "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", nullable=True,
+                              minLength=1)
+    category = _field("text", "The section path, most general first.", ["بین‌الملل", "آسیا"], many=True,
+                      minLength=1)
+    tags = _field("text", "The article's tags.", ["هیئت دولت", "بازار ارز"], many=True, minLength=1)
+    images = _field("url", "Absolute URLs of the images in the article.",
+                    ["https://www.tabnak.ir/files/fa/news/1397/4/30/910244_311.jpg"], many=True, **_URL)
+    source = _field("text", "The agency the article credits: «به گزارش مهر،» gives `مهر`.", "مهر",
+                    nullable=True, minLength=1)
+    language = _field("name", "The ISO 639-1 language code of the text.", "fa", sql_length=8,
+                      pattern="^[a-z]{2}$")
+    crawled_at = _field("instant", "When the article was fetched, in UTC.", "2026-11-25T02:00:00+00:00",
+                        sql_length=40, zone="UTC", format="date-time", pattern=_INSTANT + r"(\+00:00|Z)$")
+
+
+#: the exported fields, in export order; list fields are always lists, missing scalars None
+FIELDS = tuple(name for name, meta in ArticleItem.fields.items() if "kind" in meta)
+LIST_FIELDS = tuple(name for name in FIELDS if ArticleItem.fields[name]["list"])
+#: never null or empty: ValidatePipeline drops an item without one (`missing_<field>`)
+REQUIRED = tuple(name for name in FIELDS if ArticleItem.fields[name]["required"])
+
+
+def of_kind(*kinds: str, lists: bool | None = None) -> tuple[str, ...]:
+    """The fields of these kinds, in item order; `lists` True or False keeps only list or scalar fields."""
+    return tuple(name for name in FIELDS if ArticleItem.fields[name]["kind"] in kinds
+                 and (lists is None or ArticleItem.fields[name]["list"] == lists))

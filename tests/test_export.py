@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from newscrawl.db.store import ArticleStore
+from newscrawl.db.store import ArticleStore, Selection
 from tests.conftest import DEMO_CASSETTES, run_scrapy, scrapy_env
 
 ZWNJ = "\u200c"
@@ -385,7 +385,7 @@ def test_parquet_is_written_in_batches(db, tmp_path, monkeypatch):
     monkeypatch.setattr(command, "BATCH_ROWS", 2)
     store = ArticleStore(db).open()
     try:
-        written, files = command.export(store.engine, "parquet", tmp_path / "b.parquet", command.Filters(),
+        written, files = command.export(store.engine, "parquet", tmp_path / "b.parquet", Selection(),
                                         progress_every=0)
     finally:
         store.close()

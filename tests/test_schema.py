@@ -118,3 +118,43 @@ def test_validate_command_reports_bad_lines(tmp_path):
     assert result.returncode == 1
     assert result.stdout.splitlines() == [f"{feed}:2: news_code: '۸۱۸۲۴۲' does not match '^[0-9]+$'"]
     assert result.stderr.strip() == "2 of 3 items valid"
+
+
+# -- one field list: newscrawl.items ----------------------------------------------------------------------
+def test_required_and_list_fields_come_from_the_item_definition():
+    """items.py declares each field once; the pipelines' and the sanitizer's field sets are derived from it."""
+    from newscrawl import items
+    from newscrawl.parsing import sanitize
+    from newscrawl.pipelines import clean
+
+    assert items.FIELDS == ("site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
+                            "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at")
+    assert items.REQUIRED == ("site", "news_code", "url", "title", "body")
+    assert clean.REQUIRED is items.REQUIRED
+    assert items.LIST_FIELDS == ("category", "tags", "images")
+    # the sanitizer strips markup from text, and checks URLs instead: images is a list, but of URLs
+    assert sanitize.LIST_FIELDS == ("category", "tags")
+    assert sanitize.TEXT_FIELDS == ("title", "kicker", "lead", "published_at_raw", "source")
+    assert items.of_kind("url") == ("url", "images") and items.of_kind("url", lists=False) == ("url",)
+    assert "published_at_meta" not in items.FIELDS  # declared without a kind: internal, never exported
+
+
+def test_schema_properties_follow_the_field_declarations():
+    schema = load()
+    assert schema["properties"]["images"] == {
+        "type": "array", "items": {"type": "string", "format": "iri", "pattern": "^https?://", "maxLength": 2048},
+        "description": "Absolute URLs of the images in the article.",
+        "examples": [["https://www.tabnak.ir/files/fa/news/1397/4/30/910244_311.jpg"]]}
+    assert schema["properties"]["kicker"]["type"] == ["string", "null"]  # nullable
+    assert schema["properties"]["title"]["type"] == "string"  # required: never null
+    assert schema["properties"]["language"]["type"] == "string"  # filled by the loader: never null either
+    load()["properties"].clear()
+    assert list(load()["properties"]) == list(FIELDS)  # each call is a fresh copy
+
+
+def test_schema_command_prints_the_schema():
+    printed = subprocess.run([sys.executable, "-m", "newscrawl.schema"], cwd=ROOT, capture_output=True,
+                             text=True, check=True).stdout
+    assert json.loads(printed) == load()
+    assert printed.startswith('{\n  "$schema": "https://json-schema.org/draft/2020-12/schema",\n')
+    assert "رصدخانه «تابناک»؛" in printed  # Persian as itself, not \u escapes

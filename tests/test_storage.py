@@ -34,14 +34,18 @@ from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, OperationalErr
 from newscrawl.db.store import (
     ITEM_COLUMNS,
     ArticleStore,
+    Selection,
     StorageError,
     StorageFull,
     StorageUnavailable,
     articles,
     classify,
+    count_selected,
     metadata,
     run_id_for,
+    selected,
     store_for,
+    stored_sites,
 )
 from newscrawl.items import FIELDS
 
@@ -228,29 +232,57 @@ def test_known_codes(open_store):
     assert store.known_codes("tabnak", []) == set()
 
 
-def test_iter_articles_filters_by_site_and_tehran_day(open_store):
+def test_selected_filters_by_site_tehran_day_and_lists(open_store):
+    """The export's reads (selected, count_selected): by site then publication time, a date is a whole
+    Tehran day, a datetime an instant; a category or tag is one of the list's values, exactly."""
     store = open_store()
     store.add(article("1", published_at="2018-07-21T00:20:00+04:30"))  # Tehran day 2018-07-21 (UTC: the 20th)
-    store.add(article("2", published_at="2018-07-20T23:50:00+04:30"))  # Tehran day 2018-07-20
-    store.add(article("3", published_at=None))
-    store.add(article("4", site="isna", published_at="2018-07-21T10:00:00+04:30"))
-    # no flush: iter_articles writes the pending batch first
-    everything = list(store.iter_articles())
-    assert [(a["site"], a["news_code"]) for a in everything] == [
-        ("tabnak", "1"), ("tabnak", "2"), ("tabnak", "3"), ("isna", "4")]
-    assert set(everything[0]) == {"site", "news_code", "url", "title", "kicker", "lead", "body",
-                                  "published_at", "published_at_raw", "category", "tags", "images",
-                                  "source", "language", "crawled_at"}
-    assert everything[0]["tags"] == TAGS
-    codes = [a["news_code"] for a in store.iter_articles(site="tabnak", since=date(2018, 7, 21))]
-    assert codes == ["1"]
-    codes = [a["news_code"] for a in store.iter_articles(site="tabnak", until=date(2018, 7, 20))]
-    assert codes == ["2"]
-    codes = [a["news_code"] for a in store.iter_articles(since=date(2018, 7, 21), until=date(2018, 7, 21))]
-    assert codes == ["1", "4"]
+    store.add(article("2", published_at="2018-07-20T23:50:00+04:30", tags=["ایران"]))  # Tehran day 2018-07-20
+    store.add(article("3", published_at=None, tags=[]))
+    store.add(article("4", site="isna", published_at="2018-07-21T10:00:00+04:30", category=[]))
+    store.flush()
+
+    def codes(**criteria):
+        chosen = Selection(**criteria)
+        found = [a["news_code"] for a in selected(store.engine, chosen, chunk=1)]
+        assert count_selected(store.engine, chosen) == len(found)
+        return found
+
+    everything = list(selected(store.engine, Selection()))
+    assert sorted((a["site"], a["news_code"]) for a in everything) == [
+        ("isna", "4"), ("tabnak", "1"), ("tabnak", "2"), ("tabnak", "3")]
+    assert list(everything[0]) == ["site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
+                                   "published_at_raw", "category", "tags", "images", "source", "language",
+                                   "crawled_at"]
+    assert {a["news_code"]: a["tags"] for a in everything} == {"1": TAGS, "2": ["ایران"], "3": [], "4": TAGS}
+    assert codes(sites=["tabnak"], since=date(2018, 7, 21)) == ["1"]
+    assert codes(sites=["tabnak"], until=date(2018, 7, 20)) == ["2"]
+    assert codes(since=date(2018, 7, 21), until=date(2018, 7, 21)) == ["4", "1"]  # isna sorts first
     instant = datetime(2018, 7, 20, 19, 50, tzinfo=UTC)  # exactly article 1's time; `until` is exclusive
-    assert [a["news_code"] for a in store.iter_articles(until=instant)] == ["2"]
-    assert [a["news_code"] for a in store.iter_articles(since=instant, chunk=1)] == ["1", "4"]
+    assert codes(until=instant) == ["2"]
+    assert codes(sites=["tabnak"], since=instant) == ["1"]
+    assert codes(tags=["ایران"]) == ["4", "2", "1"]  # ایران is one of TAGS
+    assert codes(tags=[f"می{ZWNJ}گوید"]) == ["4", "1"]
+    assert codes(tags=["می"]) == []  # a part of a tag is not the tag
+    assert codes(categories=["مجلس"], sites=["isna"]) == []
+    assert count_selected(store.engine, Selection(sites=["tabnak"])) == 3
+    assert stored_sites(store.engine) == {"tabnak", "isna"}
+
+
+def test_list_criteria_are_exact_with_quotes_and_wildcards(open_store):
+    """A value is compared whole: LIKE's % and _ and JSON's quotes and backslashes are plain characters."""
+    store = open_store()
+    store.add(article("1", tags=['۵۰% "تخفیف"', "a_b"], category=["c\\d"]))
+    store.add(article("2", tags=["۵۰٪", "axb"], category=["c"]))
+    store.flush()
+
+    def codes(**criteria):
+        return [a["news_code"] for a in selected(store.engine, Selection(**criteria))]
+
+    assert codes(tags=['۵۰% "تخفیف"']) == ["1"]
+    assert codes(tags=["۵۰%"]) == [] and codes(tags=["a%"]) == [] and codes(tags=["a_b"]) == ["1"]
+    assert codes(tags=["axb"]) == ["2"] and codes(categories=["c\\d"]) == ["1"] and codes(categories=["c"]) == ["2"]
+    assert codes(tags=["a_b", "axb"]) == ["1", "2"]  # any of the values
 
 
 def older_table(db_url: str, old: MetaData, row_sql: str) -> None:
@@ -690,3 +722,160 @@ def test_postgres_reader_survives_its_backend_being_killed(postgres_url):
         assert store.is_known("tabnak", "1") and store.known_codes("tabnak", ["1", "2"]) == {"1"}
     finally:
         store.close()
+
+
+# -- the columns derive from the item; native PostgreSQL types ---------------------------------------------
+def column_types(store) -> dict[str, str]:
+    dialect = store.engine.dialect
+    return {c["name"]: c["type"].compile(dialect=dialect) for c in inspect(store.engine).get_columns("articles")}
+
+
+def test_columns_are_the_item_fields(open_store):
+    """One column per item field in item order (then the store's own), NOT NULL exactly for the required
+    fields; SQLite keeps text instants and JSON lists, PostgreSQL has timestamptz and jsonb."""
+    store = open_store()
+    found = inspect(store.engine).get_columns("articles")
+    assert [c["name"] for c in found] == ["id", "site", "news_code", "url", "title", "kicker", "lead", "body",
+                                          "published_at", "published_at_raw", "category", "tags", "images",
+                                          "source", "language", "crawled_at", "published_utc", "stored_at",
+                                          "run_id"]
+    assert {c["name"] for c in found if not c["nullable"]} == {"id", "site", "news_code", "url", "title", "body"}
+    types = column_types(store)
+    if store.engine.dialect.name == "postgresql":
+        assert {name: types[name] for name in ("published_at", "crawled_at", "category", "tags", "images")} == {
+            "published_at": "TIMESTAMP WITH TIME ZONE", "crawled_at": "TIMESTAMP WITH TIME ZONE",
+            "category": "JSONB", "tags": "JSONB", "images": "JSONB"}
+    else:
+        assert {name: types[name] for name in ("published_at", "crawled_at", "category", "tags", "images")} == {
+            "published_at": "VARCHAR(32)", "crawled_at": "VARCHAR(40)", "category": "JSON", "tags": "JSON",
+            "images": "JSON"}
+    assert types["site"] == "VARCHAR(64)" and types["news_code"] == "VARCHAR(32)" and types["url"] == "TEXT"
+
+
+def test_instants_come_back_as_written(open_store):
+    """published_at in its Tehran offset (+04:30 in the summer of 2018, +03:30 in winter and since 2022),
+    crawled_at in UTC, a fraction of a second kept: on PostgreSQL too, where they are timestamptz."""
+    store = open_store()
+    store.add(article("1", published_at="2018-07-21T00:20:00+04:30", crawled_at="2026-11-25T00:00:00+00:00"))
+    store.add(article("2", published_at="2018-01-10T09:05:07+03:30", crawled_at="2026-11-25T00:00:00.250000+00:00"))
+    store.add(article("3", published_at="2023-07-21T00:20:00+03:30"))
+    store.flush()
+    got = {a["news_code"]: (a["published_at"], a["crawled_at"]) for a in selected(store.engine, Selection())}
+    assert got == {"1": ("2018-07-21T00:20:00+04:30", "2026-11-25T00:00:00+00:00"),
+                   "2": ("2018-01-10T09:05:07+03:30", "2026-11-25T00:00:00.250000+00:00"),
+                   "3": ("2023-07-21T00:20:00+03:30", "2026-11-25T00:00:00+00:00")}
+
+
+@pytest.mark.postgres
+def test_postgres_refuses_a_published_at_that_is_not_an_instant_alone(postgres_url):
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
+    engine.dispose()
+    store = ArticleStore(postgres_url, run_id="r").open()
+    try:
+        inserted, rejected = store.write([store.row(article("1")),
+                                          store.row(article("2", published_at="۳۰ تیر ۱۳۹۷"))])
+        assert inserted == {("tabnak", "1")} and list(rejected) == [("tabnak", "2")]
+        assert "invalid input syntax for type timestamp with time zone" in rejected[("tabnak", "2")]
+    finally:
+        store.close()
+
+
+#: the `articles` table as the version before native types created it on PostgreSQL (text instants, json)
+PREVIOUS_DDL = """CREATE TABLE articles (
+    id SERIAL PRIMARY KEY, site VARCHAR(64) NOT NULL, news_code VARCHAR(32) NOT NULL, url TEXT NOT NULL,
+    title TEXT NOT NULL, kicker TEXT, lead TEXT, body TEXT NOT NULL, published_at VARCHAR(32),
+    published_utc TIMESTAMP WITH TIME ZONE, published_at_raw TEXT, category JSON, tags JSON, images JSON,
+    source TEXT, language VARCHAR(8), crawled_at VARCHAR(40), stored_at TIMESTAMP WITH TIME ZONE,
+    run_id VARCHAR(128), CONSTRAINT uq_articles_site_code UNIQUE (site, news_code))"""
+PREVIOUS_ROWS = """INSERT INTO articles (site, news_code, url, title, kicker, lead, body, published_at,
+    published_utc, published_at_raw, category, tags, images, source, language, crawled_at, run_id) VALUES
+    ('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'رئیس\u200cجمهور', NULL, 'لید', 'متن اول
+
+متن دوم', '2018-07-21T00:20:00+04:30', '2018-07-20T19:50:00+00:00', '۳۰ تیر ۱۳۹۷ - ۰۰:۲۰', '["سیاسی", "مجلس"]',
+     '["می\u200cگوید"]', '["https://www.tabnak.ir/files/a.jpg"]', 'مهر', 'fa', '2026-11-25T00:00:00+00:00', 'old'),
+    ('tabnak', '2', 'https://www.tabnak.ir/fa/news/2', 'دوم', NULL, NULL, 'متن', NULL, NULL, NULL, '[]', '[]',
+     '[]', NULL, 'fa', '2026-11-25T00:00:01+00:00', 'old')"""
+#: the JSON Lines `scrapy export` wrote for those rows before the migration (written by hand)
+PREVIOUS_EXPORT = (
+    '{"site": "tabnak", "news_code": "1", "url": "https://www.tabnak.ir/fa/news/1", "title": "رئیس\u200cجمهور", '
+    '"kicker": null, "lead": "لید", "body": "متن اول\\n\\nمتن دوم", "published_at": "2018-07-21T00:20:00+04:30", '
+    '"published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["سیاسی", "مجلس"], "tags": ["می\u200cگوید"], '
+    '"images": ["https://www.tabnak.ir/files/a.jpg"], "source": "مهر", "language": "fa", '
+    '"crawled_at": "2026-11-25T00:00:00+00:00"}\n'
+    '{"site": "tabnak", "news_code": "2", "url": "https://www.tabnak.ir/fa/news/2", "title": "دوم", '
+    '"kicker": null, "lead": null, "body": "متن", "published_at": null, "published_at_raw": null, '
+    '"category": [], "tags": [], "images": [], "source": null, "language": "fa", '
+    '"crawled_at": "2026-11-25T00:00:01+00:00"}\n')
+
+
+def exported(store, tmp_path) -> str:
+    from newscrawl.commands.export import export
+
+    out = tmp_path / f"export-{time.monotonic_ns()}.jsonl"
+    export(store.engine, "jsonl", out, Selection(), progress_every=0)
+    return out.read_text(encoding="utf-8")
+
+
+@pytest.mark.postgres
+def test_postgres_text_columns_become_native_in_place(postgres_url, tmp_path):
+    """A table with text instants and json lists (the previous version's) is altered in place: its rows
+    stay, exported byte for byte as before; opening it again changes nothing (the table is not rewritten)."""
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
+        conn.exec_driver_sql(PREVIOUS_DDL)
+        conn.exec_driver_sql(PREVIOUS_ROWS)
+    engine.dispose()
+
+    def relfilenode(store) -> int:
+        with store.engine.connect() as conn:
+            return conn.exec_driver_sql("SELECT relfilenode FROM pg_class WHERE relname = 'articles'").scalar()
+
+    store = ArticleStore(postgres_url, run_id="new").open()
+    try:
+        types = column_types(store)
+        assert (types["published_at"], types["crawled_at"]) == ("TIMESTAMP WITH TIME ZONE",) * 2
+        assert (types["category"], types["tags"], types["images"]) == ("JSONB",) * 3
+        assert exported(store, tmp_path) == PREVIOUS_EXPORT
+        assert store.is_known("tabnak", "1") and not store.is_known("tabnak", "3")
+        store.add(article("3"))
+        assert store.flush() == 1
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql(
+                "SELECT count(*) FROM articles WHERE tags @> '[\"ایران\"]' AND published_at < '2019-01-01'"
+            ).scalar() == 1  # jsonb containment and timestamptz comparison work in SQL
+        rewritten = relfilenode(store)
+    finally:
+        store.close()
+    again = ArticleStore(postgres_url).open()  # up to date now: no ALTER, the table's file is the same
+    try:
+        assert relfilenode(again) == rewritten
+        lines = exported(again, tmp_path).splitlines(keepends=True)
+        assert len(lines) == 3 and set(PREVIOUS_EXPORT.splitlines(keepends=True)) < set(lines)
+    finally:
+        again.close()
+
+
+@pytest.mark.postgres
+def test_export_is_the_same_bytes_from_sqlite_and_postgresql(postgres_url, tmp_path):
+    """The same articles exported from SQLite (text) and PostgreSQL (timestamptz, jsonb) as JSON Lines."""
+    engine = create_engine(postgres_url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
+    engine.dispose()
+    items = [article("1"), article("2", published_at="2018-01-10T09:05:07+03:30", tags=[], kicker="روتیتر"),
+             article("3", published_at=None, site="isna", images=[])]
+    outputs = []
+    for url in (f"sqlite:///{tmp_path}/news.sqlite3", postgres_url):
+        store = ArticleStore(url).open()
+        try:
+            for item in items:
+                store.add(item)
+            store.flush()
+            outputs.append(exported(store, tmp_path))
+        finally:
+            store.close()
+    assert outputs[0] == outputs[1]
+    assert '"published_at": "2018-01-10T09:05:07+03:30"' in outputs[0] and outputs[0].count("\n") == 3

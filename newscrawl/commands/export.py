@@ -24,15 +24,17 @@ import json
 import os
 import shutil
 import sys
-from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrapy.commands import ScrapyCommand
 
 from newscrawl.exports.exporters import CSV_ENCODING, csv_row
-from newscrawl.items import FIELDS, LIST_FIELDS
+from newscrawl.items import FIELDS, LIST_FIELDS, ArticleItem, of_kind
 from newscrawl.parsing.dates import TEHRAN, parse_date_arg, parse_iso
+
+if TYPE_CHECKING:
+    from newscrawl.db.store import Selection
 
 FORMATS = ("jsonl", "csv", "parquet")
 #: --format when it is absent, from the output's extension
@@ -42,6 +44,7 @@ STDOUT = "-"
 BATCH_ROWS = 10_000  # Parquet record batch (and row group) size, at most...
 BATCH_CHARS = 16_000_000  # ...and at most this much text, so long bodies do not multiply the memory used
 READ_CHUNK = 1_000  # rows fetched from the database at a time
+INSTANTS = of_kind("instant")  # Parquet timestamps
 
 
 class ExportError(Exception):
@@ -52,138 +55,52 @@ class ExportError(Exception):
         self.usage = usage
 
 
-# -- the database -----------------------------------------------------------------------------------
-def open_store(url: str):
-    """The opened ArticleStore for `url`. A SQLite file that does not exist is an error here, not a
-    new empty database (ArticleStore.open would create one)."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    from newscrawl.db.store import ArticleStore, StorageError
-
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        parsed = None
-    if parsed is not None and parsed.get_backend_name() == "sqlite" \
-            and parsed.database not in (None, "", ":memory:") and not os.path.exists(parsed.database):
-        raise ExportError(f"no database at {parsed.database} (crawl first, or set NEWSCRAWL_DATABASE_URL)")
-    try:
-        return ArticleStore(url).open()
-    except StorageError as exc:
-        raise ExportError(str(exc)) from None
-
-
+# -- the database (its SQL: newscrawl.db.store) ------------------------------------------------------
 def tehran_day(published_at: str | None) -> str:
-    """The partition/filter day: the Tehran calendar date of `published_at`, or "unknown"."""
+    """The partition day: the Tehran calendar date of `published_at`, or "unknown"."""
     moment = parse_iso(published_at) if published_at else None
     return moment.astimezone(TEHRAN).date().isoformat() if moment else "unknown"
 
 
-def _contains(column, value: str):
-    """A SQL prefilter for "the JSON list holds `value`": its JSON text contains the quoted string.
-    The exact check is `Filters.matches`; this only keeps the database from sending every row."""
-    from sqlalchemy import Text, cast
+def selection(opts) -> Selection:
+    """The newscrawl.db.store.Selection --site/--since/--until/--category/--tag ask for. A repeated option
+    means any of its values; different options must all hold."""
+    from newscrawl.db.store import Selection
+    from newscrawl.parsing.text import normalize
 
-    needle = json.dumps(value, ensure_ascii=False)  # how the store serializes it
-    needle = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return cast(column, Text).like(f"%{needle}%", escape="\\")
+    def dates(name):
+        value = getattr(opts, name)
+        if value is None:
+            return None
+        try:
+            return parse_date_arg(value, name)
+        except ValueError as exc:
+            raise ExportError(str(exc), usage=True) from None
 
+    def words(name, values):
+        cleaned = [normalize(v) for v in values or []]
+        if any(not v for v in cleaned):
+            raise ExportError(f"{name}: give a non-empty value", usage=True)
+        return cleaned
 
-@dataclass
-class Filters:
-    """--site/--since/--until/--category/--tag. A repeated option means any of its values; different
-    options must all hold."""
-
-    sites: list[str] = field(default_factory=list)
-    since: dt.date | None = None
-    until: dt.date | None = None
-    categories: list[str] = field(default_factory=list)
-    tags: list[str] = field(default_factory=list)
-
-    @classmethod
-    def from_options(cls, opts) -> Filters:
-        from newscrawl.parsing.text import normalize
-
-        def dates(name):
-            value = getattr(opts, name)
-            if value is None:
-                return None
-            try:
-                return parse_date_arg(value, name)
-            except ValueError as exc:
-                raise ExportError(str(exc), usage=True) from None
-
-        def words(name, values):
-            cleaned = [normalize(v) for v in values or []]
-            if any(not v for v in cleaned):
-                raise ExportError(f"{name}: give a non-empty value", usage=True)
-            return cleaned
-
-        filters = cls(sites=words("site", opts.site), since=dates("since"), until=dates("until"),
-                      categories=words("category", opts.category), tags=words("tag", opts.tag))
-        if filters.since and filters.until and filters.since > filters.until:
-            raise ExportError(f"since ({filters.since}) is after until ({filters.until})", usage=True)
-        return filters
-
-    def where(self, query):
-        """`query` narrowed in SQL (the list filters only approximately, see `_contains`)."""
-        from sqlalchemy import or_
-
-        from newscrawl.db.store import articles, narrowed
-
-        query = narrowed(query, self.sites, self.since, self.until)
-        for column, values in ((articles.c.category, self.categories), (articles.c.tags, self.tags)):
-            if values:
-                query = query.where(or_(*(_contains(column, v) for v in values)))
-        return query
-
-    def matches(self, row: dict) -> bool:
-        return (not self.categories or bool(set(self.categories) & set(row["category"]))) and \
-               (not self.tags or bool(set(self.tags) & set(row["tags"])))
+    chosen = Selection(sites=words("site", opts.site), since=dates("since"), until=dates("until"),
+                       categories=words("category", opts.category), tags=words("tag", opts.tag))
+    if chosen.since and chosen.until and chosen.since > chosen.until:
+        raise ExportError(f"since ({chosen.since}) is after until ({chosen.until})", usage=True)
+    return chosen
 
 
-def check_sites(engine, filters: Filters, spiders: list[str]) -> None:
+def check_sites(engine, filters: Selection, spiders: list[str]) -> None:
     """A --site that is neither a spider nor in the database is a typo: say so, naming the real ones."""
-    from sqlalchemy import select
-
-    from newscrawl.db.store import articles
+    from newscrawl.db.store import stored_sites
 
     if not filters.sites:
         return
-    with engine.connect() as conn:
-        stored = set(conn.execute(select(articles.c.site).distinct()).scalars())
+    stored = stored_sites(engine)
     for site in filters.sites:
         if site not in stored and site not in spiders:
             known = ", ".join(sorted(stored | set(spiders))) or "none"
             raise ExportError(f"site: {site!r} is not a site (known: {known})", usage=True)
-
-
-def count(engine, filters: Filters) -> int:
-    """Rows the query will read (an upper bound when --category/--tag are given)."""
-    from sqlalchemy import func, select
-
-    from newscrawl.db.store import articles
-
-    with engine.connect() as conn:
-        return conn.execute(filters.where(select(func.count()).select_from(articles))).scalar_one()
-
-
-def iter_rows(engine, filters: Filters) -> Iterator[dict]:
-    """Matching articles as item dicts, by site then publication time (so each site/day partition is
-    one contiguous run), streamed READ_CHUNK rows at a time."""
-    from sqlalchemy import select
-
-    from newscrawl.db.store import articles
-
-    query = filters.where(select(*(articles.c[name] for name in FIELDS)))
-    query = query.order_by(articles.c.site, articles.c.published_utc, articles.c.id)
-    with engine.connect() as conn:
-        for row in conn.execution_options(yield_per=READ_CHUNK).execute(query).mappings():
-            item = dict(row)
-            for name in LIST_FIELDS:
-                item[name] = list(item[name] or [])
-            yield item
 
 
 # -- writers ------------------------------------------------------------------------------------------
@@ -228,10 +145,11 @@ class CsvWriter(_TextFile):
 
 
 def arrow_schema(columns=FIELDS):
-    """Strings, list<string> for the list fields, and aware timestamps for the two instants."""
+    """Strings, list<string> for the list fields, and aware timestamps in their field's zone for the
+    instants (newscrawl.items)."""
     import pyarrow as pa
 
-    types = {"published_at": pa.timestamp("s", tz="Asia/Tehran"), "crawled_at": pa.timestamp("s", tz="UTC")}
+    types = {name: pa.timestamp("s", tz=ArticleItem.fields[name]["zone"]) for name in INSTANTS}
     return pa.schema([(name, pa.list_(pa.string()) if name in LIST_FIELDS else types.get(name, pa.string()))
                       for name in columns])
 
@@ -269,7 +187,7 @@ class ParquetWriter:
         if not self.rows:
             return
         columns = {name: [r[name] for r in self.rows] for name in self.columns}
-        for name in ("published_at", "crawled_at"):
+        for name in INSTANTS:
             columns[name] = [_instant(v) for v in columns[name]]
         self.out.write_batch(pa.RecordBatch.from_pydict(columns, schema=self.schema))
         self.rows.clear()
@@ -383,14 +301,14 @@ def _remove(path: Path) -> None:
         path.unlink(missing_ok=True)
 
 
-def export(engine, fmt: str, output: Path | None, filters: Filters, partition: bool = False,
+def export(engine, fmt: str, output: Path | None, filters: Selection, partition: bool = False,
            progress_every: int = 10_000, overwrite: bool = False) -> tuple[int, int]:
     """Write the matching articles to `output` (None: standard output); return (articles, files). Nothing
     is left behind on failure, and an existing `output` is only replaced once the new one is complete."""
     if output is None:
         return _export_stdout(engine, fmt, filters, progress_every)
     temp = prepare_output(output, partition, overwrite)
-    progress = Progress(count(engine, filters), progress_every)
+    progress = Progress(_count(engine, filters), progress_every)
     written = 0
     try:
         if partition:
@@ -410,23 +328,30 @@ def export(engine, fmt: str, output: Path | None, filters: Filters, partition: b
     return written, sink.files
 
 
-def _export_stdout(engine, fmt: str, filters: Filters, progress_every: int) -> tuple[int, int]:
+def _export_stdout(engine, fmt: str, filters: Selection, progress_every: int) -> tuple[int, int]:
     """`--output -`: rows straight to standard output (no temporary file; a failure leaves a partial
     stream and a non-zero exit)."""
-    progress = Progress(count(engine, filters), progress_every)
+    progress = Progress(_count(engine, filters), progress_every)
     sys.stdout.flush()
     return _pour(engine, filters, Sink(fmt, sys.stdout.buffer, False), progress), 1
 
 
-def _pour(engine, filters: Filters, sink, progress) -> int:
+def _count(engine, filters: Selection) -> int:
+    from newscrawl.db.store import count_selected
+
+    return count_selected(engine, filters)
+
+
+def _pour(engine, filters: Selection, sink, progress) -> int:
     """Stream the matching rows into `sink` (closed after), with progress lines; how many were written."""
+    from newscrawl.db.store import selected
+
     written = read = 0
     try:
-        for row in iter_rows(engine, filters):
+        for row in selected(engine, filters, READ_CHUNK):
             read += 1
-            if filters.matches(row):
-                sink.write(row)
-                written += 1
+            sink.write(row)
+            written += 1
             progress.update(read, written)
     finally:
         sink.close()
@@ -490,6 +415,8 @@ class Command(ScrapyCommand):
     def run(self, args, opts):
         from sqlalchemy.exc import SQLAlchemyError
 
+        from newscrawl.db.store import StorageError, one_line, open_existing
+
         store = None
         try:
             if args:
@@ -505,13 +432,13 @@ class Command(ScrapyCommand):
             if opts.progress < 0:
                 raise ExportError(f"progress: {opts.progress} is negative; give N >= 0 (0: no progress lines)",
                                   usage=True)
-            filters = Filters.from_options(opts)
+            filters = selection(opts)
             from newscrawl.db import url as dburl
 
             error = dburl.check_environment()
             if error:
                 raise ExportError(error, usage=True)
-            store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
+            store = open_existing(self.settings.get("NEWSCRAWL_DATABASE_URL"))
             from scrapy.spiderloader import get_spider_loader
 
             check_sites(store.engine, filters, get_spider_loader(self.settings).list())
@@ -519,9 +446,9 @@ class Command(ScrapyCommand):
                                   opts.partition, opts.progress, opts.overwrite)
         except ExportError as exc:
             return self._fail(str(exc), 2 if exc.usage else 1)
+        except StorageError as exc:
+            return self._fail(str(exc))
         except SQLAlchemyError as exc:
-            from newscrawl.db.store import one_line
-
             return self._fail(f"cannot read the database: {one_line(exc)}")
         except OSError as exc:
             return self._fail(f"cannot write {exc.filename or opts.output}: {exc.strerror or exc}")

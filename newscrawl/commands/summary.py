@@ -19,46 +19,23 @@ import sys
 
 from scrapy.commands import ScrapyCommand
 
-from newscrawl.items import FIELDS, LIST_FIELDS
+from newscrawl.items import FIELDS
 from newscrawl.parsing.dates import jalali_str
 
 BAR = "█"
 COLORS = ("#3b6ea5", "#d9822b", "#4f9a5b", "#b5495b", "#7c5fa8", "#8a6d3b", "#2a9d9d", "#c2a500")
 
 
-def _filled(column, name: str):
-    """1 when the field has a value: not null, not "", and for lists not [] (or JSON null)."""
-    from sqlalchemy import Text, and_, case, cast
-
-    if name in LIST_FIELDS:
-        test = cast(column, Text).not_in(["[]", "null"])  # the JSON text as stored, on SQLite and PostgreSQL
-    else:
-        test = and_(column.is_not(None), column != "")
-    return case((test, 1), else_=0)
-
-
 def gather(engine, days: int = 14, newest: int = 5) -> dict:
-    """Counts per site and day, coverage per site, date range and the newest items, all counted in SQL.
+    """Counts per site and day, coverage per site, date range and the newest items, all counted in SQL
+    (newscrawl.db.store.summary_counts).
 
-    A day is the date part of `published_at`, i.e. the publication day in Tehran. `days` is the
-    histogram's window: that many calendar days ending on the newest publication day."""
-    from sqlalchemy import func, select
+    A day is the publication day in Tehran. `days` is the histogram's window: that many calendar days
+    ending on the newest publication day."""
+    from newscrawl.db.store import summary_counts
 
-    from newscrawl.db.store import articles as a
-
-    day = func.substr(a.c.published_at, 1, 10)
-    dated = a.c.published_utc.is_not(None)
-    with engine.connect() as conn:
-        per_site_day = conn.execute(select(a.c.site, day, func.count()).group_by(a.c.site, day)).all()
-        coverage_rows = conn.execute(select(a.c.site, func.count(), *(
-            func.sum(_filled(a.c[name], name)) for name in FIELDS)).group_by(a.c.site)).all()
-        first, last = (conn.execute(select(a.c.published_at).where(dated).order_by(order).limit(1)).scalar()
-                       for order in (a.c.published_utc, a.c.published_utc.desc()))
-        latest = conn.execute(select(a.c.published_at, a.c.site, a.c.news_code, a.c.title, a.c.url)
-                              .where(dated).order_by(a.c.published_utc.desc(), a.c.id.desc())
-                              .limit(newest)).mappings().all()
-        last_crawled = conn.execute(select(func.max(a.c.crawled_at))).scalar()
-
+    counted = summary_counts(engine, newest)
+    per_site_day, coverage_rows = counted["per_site_day"], counted["coverage"]
     per_site: dict[str, int] = {}
     undated: dict[str, int] = {}
     counts: dict[str, dict[str, int]] = {}
@@ -87,10 +64,10 @@ def gather(engine, days: int = 14, newest: int = 5) -> dict:
         "per_day": {d: {s: counts.get(d, {}).get(s, 0) for s in sites} for d in window},
         "older": sum(n for d, c in counts.items() if window and d < window[0] for n in c.values()),
         "coverage": coverage,
-        "first_published": first,
-        "last_published": last,
-        "last_crawled": last_crawled,
-        "newest": [dict(r) for r in latest],
+        "first_published": counted["first"],
+        "last_published": counted["last"],
+        "last_crawled": counted["crawled"],
+        "newest": counted["newest"],
     }
 
 
@@ -303,7 +280,7 @@ class Command(ScrapyCommand):
     def run(self, args, opts):
         from sqlalchemy.exc import SQLAlchemyError
 
-        from newscrawl.commands.export import ExportError, open_store
+        from newscrawl.db.store import StorageError, one_line, open_existing
 
         if opts.days < 1 or opts.newest < 0 or opts.runs < 0:
             return self._fail("--days must be at least 1, --newest and --runs at least 0", 2)
@@ -314,14 +291,12 @@ class Command(ScrapyCommand):
             return self._fail(error, 2)
         store = None
         try:
-            store = open_store(self.settings.get("NEWSCRAWL_DATABASE_URL"))
+            store = open_existing(self.settings.get("NEWSCRAWL_DATABASE_URL"))
             s = gather(store.engine, days=opts.days, newest=opts.newest)
             s["runs"] = recent_runs(store.engine, opts.runs)
-        except ExportError as exc:
+        except StorageError as exc:
             return self._fail(str(exc))
         except SQLAlchemyError as exc:
-            from newscrawl.db.store import one_line
-
             return self._fail(f"cannot read the database: {one_line(exc)}")
         finally:
             if store is not None:

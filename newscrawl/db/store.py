@@ -1,4 +1,11 @@
 """The article database, through SQLAlchemy Core, so SQLite (default) and PostgreSQL share one code path.
+Every SQL statement over the `articles` table is here: the writes, the dedup look-ups, and the reads of
+`scrapy export` and `scrapy summary`.
+
+The columns are the item's fields (newscrawl.items). SQLite stores instants as the exported text and
+lists as JSON text; PostgreSQL uses `timestamptz` and `jsonb`, and an older table with text instants
+and `json` lists is converted in place when the store opens it (ArticleStore._native_types). Both give
+back the same text, so an export is byte for byte the same from either.
 
 One row per (site, news_code), written once and never overwritten: a batch is one transaction of
 INSERT ... ON CONFLICT DO NOTHING RETURNING, so the writer learns which rows it stored and which
@@ -24,11 +31,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -36,12 +46,17 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    and_,
     bindparam,
+    case,
+    cast,
     create_engine,
     event,
     func,
     inspect,
+    or_,
     select,
     text,
     update,
@@ -51,40 +66,76 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import ArgumentError as SAArgumentError
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
+from newscrawl import settings as project
 from newscrawl.db import url as dburl
+from newscrawl.items import FIELDS, LIST_FIELDS, ArticleItem
 from newscrawl.parsing.dates import TEHRAN, parse_iso
 
 logger = logging.getLogger(__name__)
+
+#: the zone published_at is written in: a Tehran day is the date part of its text
+TEHRAN_ZONE = ArticleItem.fields["published_at"]["zone"]
+
+
+class Instant(TypeDecorator):
+    """An ISO 8601 instant (published_at, crawled_at): text as exported on SQLite, `timestamptz` on
+    PostgreSQL, read back as the same text there too: in the field's zone, seconds unless it has a
+    fraction. A text PostgreSQL cannot read as an instant is refused by the database (StorageRejected)."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, length: int, zone: str):
+        super().__init__(length)
+        self.zone = zone
+        self.tz = ZoneInfo(zone)
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.TIMESTAMP(timezone=True))
+        return dialect.type_descriptor(String(self.impl.length))
+
+    def process_bind_param(self, value, dialect):
+        if dialect.name != "postgresql" or not isinstance(value, str):
+            return value
+        return parse_iso(value) or value
+
+    def process_result_value(self, value, dialect):
+        if isinstance(value, datetime):
+            return value.astimezone(self.tz).isoformat()
+        return value
+
+
+def _column(name: str) -> Column:
+    """The column of an item field (newscrawl.items): lists are JSON (`jsonb` on PostgreSQL), instants
+    Instant, text VARCHAR(sql_length) or TEXT; a required field is NOT NULL."""
+    meta = ArticleItem.fields[name]
+    if meta["list"]:
+        kind = JSON().with_variant(postgresql.JSONB(), "postgresql")
+    elif meta["kind"] == "instant":
+        kind = Instant(meta["sql_length"], meta["zone"])
+    else:
+        kind = String(meta["sql_length"]) if meta["sql_length"] else Text()
+    return Column(name, kind, nullable=not meta["required"])
+
 
 metadata = MetaData()
 articles = Table(
     "articles",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("site", String(64), nullable=False),
-    Column("news_code", String(32), nullable=False),
-    Column("url", Text, nullable=False),
-    Column("title", Text, nullable=False),
-    Column("kicker", Text),
-    Column("lead", Text),
-    Column("body", Text, nullable=False),
-    Column("published_at", String(32)),  # ISO 8601 with the Tehran offset, as exported
+    *(_column(name) for name in FIELDS),
     Column("published_utc", DateTime(timezone=True), index=True),  # for range queries (UTC; naive on SQLite)
-    Column("published_at_raw", Text),
-    Column("category", JSON),
-    Column("tags", JSON),
-    Column("images", JSON),
-    Column("source", Text),
-    Column("language", String(8)),
-    Column("crawled_at", String(40)),
     Column("stored_at", DateTime(timezone=True)),
     # the crawl process that stored the row (see run_id_for); NULL for rows older than the column
     Column("run_id", String(128), index=True),
     UniqueConstraint("site", "news_code", name="uq_articles_site_code"),
 )
 #: the item fields a row holds, in export order
-ITEM_COLUMNS = [c.name for c in articles.columns if c.name not in ("id", "published_utc", "stored_at", "run_id")]
+ITEM_COLUMNS = list(FIELDS)
 _KEY = ("site", "news_code")
 Key = tuple[str, str]
 T = TypeVar("T")
@@ -225,6 +276,126 @@ def narrowed(query, sites: Iterable[str] = (), since: dt.date | datetime | None 
     return query
 
 
+# -- reads for `scrapy export` and `scrapy summary` -------------------------------------------------
+class tehran_day(FunctionElement):
+    """The Tehran publication day (YYYY-MM-DD) of published_at: the date part of its text on SQLite
+    (written with the Tehran offset), the instant converted to Tehran time on PostgreSQL."""
+
+    type = String()
+    name = "tehran_day"
+    inherit_cache = True
+
+
+@compiles(tehran_day, "sqlite")
+def _tehran_day_sqlite(element, compiler, **kw):
+    return f"substr({compiler.process(element.clauses, **kw)}, 1, 10)"
+
+
+@compiles(tehran_day, "postgresql")
+def _tehran_day_postgresql(element, compiler, **kw):
+    return f"to_char({compiler.process(element.clauses, **kw)} AT TIME ZONE '{TEHRAN_ZONE}', 'YYYY-MM-DD')"
+
+
+class holds(FunctionElement):
+    """`holds(list_column, value)`: the JSON list holds `value`, exactly (json_each on SQLite, jsonb
+    containment on PostgreSQL), so the database sends only the rows asked for."""
+
+    type = Boolean()
+    name = "holds"
+    inherit_cache = True
+
+
+@compiles(holds, "sqlite")
+def _holds_sqlite(element, compiler, **kw):
+    column, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) WHERE json_each.value = {value})"
+
+
+@compiles(holds, "postgresql")
+def _holds_postgresql(element, compiler, **kw):
+    column, value = (compiler.process(c, **kw) for c in element.clauses)
+    return f"({column} @> jsonb_build_array(CAST({value} AS TEXT)))"
+
+
+@dataclass
+class Selection:
+    """Which articles to read: `sites`, a publication window (narrowed: a date is a Tehran day, `until`
+    inclusive), and `categories` and `tags` (any of the values). Different criteria must all hold."""
+
+    sites: list[str] = field(default_factory=list)
+    since: dt.date | None = None
+    until: dt.date | None = None
+    categories: list[str] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
+
+    def where(self, query):
+        """`query` narrowed to the selected articles, all in SQL."""
+        query = narrowed(query, self.sites, self.since, self.until)
+        for column, values in ((articles.c.category, self.categories), (articles.c.tags, self.tags)):
+            if values:
+                query = query.where(or_(*(holds(column, bindparam(None, v, String())) for v in values)))
+        return query
+
+
+def stored_sites(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        return set(conn.execute(select(articles.c.site).distinct()).scalars())
+
+
+def count_selected(engine: Engine, selection: Selection) -> int:
+    """How many articles `selected` gives."""
+    with engine.connect() as conn:
+        return conn.execute(selection.where(select(func.count()).select_from(articles))).scalar_one()
+
+
+def selected(engine: Engine, selection: Selection, chunk: int = 1000) -> Iterator[dict]:
+    """The selected articles as item dicts (lists never null), by site then publication time (so each
+    site/day is one contiguous run), streamed `chunk` rows at a time."""
+    query = selection.where(select(*(articles.c[name] for name in ITEM_COLUMNS)))
+    query = query.order_by(articles.c.site, articles.c.published_utc, articles.c.id)
+    with engine.connect() as conn:
+        for row in conn.execution_options(yield_per=chunk).execute(query).mappings():
+            item = dict(row)
+            for name in LIST_FIELDS:
+                item[name] = list(item[name] or [])
+            yield item
+
+
+def _filled(name: str):
+    """1 when the field has a value: not null, not "", and for lists not [] (or JSON null)."""
+    column = articles.c[name]
+    if name in LIST_FIELDS:
+        test = cast(column, Text).not_in(["[]", "null"])  # the JSON text, on SQLite and PostgreSQL
+    elif isinstance(column.type, Instant):
+        test = column.is_not(None)  # a timestamptz is never ""
+    else:
+        test = and_(column.is_not(None), column != "")
+    return case((test, 1), else_=0)
+
+
+def summary_counts(engine: Engine, newest: int) -> dict:
+    """What `scrapy summary` shows, counted by the database (GROUP BY: one scan, no memory here):
+    `per_site_day` (site, Tehran day or None, count), `coverage` (site, count, filled per item field),
+    the `first` and `last` publication, the `newest` rows and when the last article was `crawled`."""
+    a = articles.c
+    day = tehran_day(a.published_at)
+    dated = a.published_utc.is_not(None)
+    with engine.connect() as conn:
+        return {
+            "per_site_day": conn.execute(select(a.site, day, func.count()).group_by(a.site, day)).all(),
+            "coverage": conn.execute(select(a.site, func.count(), *(func.sum(_filled(name)) for name in FIELDS))
+                                     .group_by(a.site)).all(),
+            "first": conn.execute(select(a.published_at).where(dated).order_by(a.published_utc).limit(1))
+            .scalar(),
+            "last": conn.execute(select(a.published_at).where(dated).order_by(a.published_utc.desc()).limit(1))
+            .scalar(),
+            "newest": [dict(r) for r in conn.execute(
+                select(a.published_at, a.site, a.news_code, a.title, a.url).where(dated)
+                .order_by(a.published_utc.desc(), a.id.desc()).limit(newest)).mappings()],
+            "crawled": conn.execute(select(func.max(a.crawled_at))).scalar(),
+        }
+
+
 def _by_site(keys: Iterable[Key], chunk: int = 500) -> Iterator[tuple[str, list[str]]]:
     """(site, up to `chunk` codes) groups of `keys`, for IN queries."""
     sites: dict[str, list[str]] = {}
@@ -253,6 +424,17 @@ def create_tables(engine: Engine, tables: MetaData, migrate=None, attempts: int 
             time.sleep(0.05 * (attempt + 1))
 
 
+def _retyped(bind) -> list[Column]:
+    """The item columns whose type in the database is not the one declared (PostgreSQL's native types
+    for instants and lists, see _column), e.g. in a table an older version created."""
+    found = {c["name"]: c["type"] for c in inspect(bind).get_columns("articles")}
+    dialect = bind.dialect
+    return [column for column in articles.columns
+            if column.name in ITEM_COLUMNS and column.name in found
+            and isinstance(column.type, (Instant, JSON))
+            and found[column.name].compile(dialect=dialect) != column.type.compile(dialect=dialect)]
+
+
 class ArticleStore:
     """Batched inserts and key look-ups on the `articles` table; `open()` before use, `close()` after.
 
@@ -261,8 +443,8 @@ class ArticleStore:
     writes with `write` from a worker thread and registers its unwritten keys in `inflight`.
     """
 
-    def __init__(self, url: str, batch_size: int = 200, run_id: str | None = None,
-                 retry_seconds: float = 60.0, stats=None):
+    def __init__(self, url: str, batch_size: int = project.NEWSCRAWL_DB_BATCH_SIZE, run_id: str | None = None,
+                 retry_seconds: float = project.NEWSCRAWL_DB_RETRY_SECONDS, stats=None):
         self.url = url
         self.batch_size = max(1, int(batch_size))
         self.run_id = run_id
@@ -330,19 +512,35 @@ class ArticleStore:
     @staticmethod
     def _migrate(engine: Engine) -> None:
         """Bring an older `articles` table up to date: add missing columns (nullable, nothing is ever
-        dropped), their indexes, and published_utc computed from published_at when it is new."""
+        dropped), their indexes, and published_utc computed from published_at when it is new; on
+        PostgreSQL, text instants and `json` lists become `timestamptz` and `jsonb` (native_types)."""
         have = {c["name"] for c in inspect(engine).get_columns("articles")}
         missing = [c for c in articles.columns if c.name not in have]
-        if not missing:
-            return
-        with engine.begin() as conn:
-            for column in missing:
-                ddl = column.type.compile(dialect=engine.dialect)
-                conn.execute(text(f'ALTER TABLE articles ADD COLUMN "{column.name}" {ddl}'))
-            for index in articles.indexes:
-                index.create(conn, checkfirst=True)
+        if missing:
+            with engine.begin() as conn:
+                for column in missing:
+                    ddl = column.type.compile(dialect=engine.dialect)
+                    conn.execute(text(f'ALTER TABLE articles ADD COLUMN "{column.name}" {ddl}'))
+                for index in articles.indexes:
+                    index.create(conn, checkfirst=True)
+        if engine.dialect.name == "postgresql" and _retyped(engine):
+            ArticleStore._native_types(engine)
         if "published_utc" in (c.name for c in missing):
             ArticleStore._backfill_utc(engine)
+
+    @staticmethod
+    def _native_types(engine: Engine) -> None:
+        """Convert in place, rows kept, in one transaction: text instants to `timestamptz` (an empty text
+        becomes NULL) and `json` lists to `jsonb`. The table is locked first and checked again, so of two
+        workers opening an old table together one converts it and the other finds nothing to do."""
+        with engine.begin() as conn:
+            conn.execute(text("LOCK TABLE articles IN ACCESS EXCLUSIVE MODE"))
+            for column in _retyped(conn):
+                ddl = column.type.compile(dialect=engine.dialect)
+                value = f'NULLIF("{column.name}", \'\')' if isinstance(column.type, Instant) else f'"{column.name}"'
+                conn.execute(text(f'ALTER TABLE articles ALTER COLUMN "{column.name}" TYPE {ddl} '
+                                  f'USING {value}::{ddl}'))
+                logger.info("articles.%s is now %s", column.name, ddl)
 
     @staticmethod
     def _backfill_utc(engine: Engine, chunk: int = 1000) -> None:
@@ -493,20 +691,6 @@ class ArticleStore:
                 found.append((row[0], dict(zip(ITEM_COLUMNS, row[1:], strict=True))))
         return [item for _, item in sorted(found, key=lambda pair: pair[0])]
 
-    def iter_articles(self, site: str | None = None, since: dt.date | datetime | None = None,
-                      until: dt.date | datetime | None = None, chunk: int = 1000) -> Iterator[dict]:
-        """Stored articles as item dicts (ITEM_COLUMNS), oldest row first, streamed `chunk` rows at a time.
-
-        `since`/`until` filter on the publication time; a date means a whole Tehran day (`until`
-        inclusive), a datetime is an instant (`until` exclusive). Rows without a date are left out then.
-        """
-        self.flush()
-        query = select(*(articles.c[name] for name in ITEM_COLUMNS)).order_by(articles.c.id)
-        query = narrowed(query, [site] if site else (), since, until)
-        with self._require_open().connect() as conn:
-            for row in conn.execution_options(yield_per=chunk).execute(query).mappings():
-                yield dict(row)
-
     # -- writes ---------------------------------------------------------------------------------------
     def row(self, item) -> dict:
         """The database row for an article (dict, Item or ItemAdapter), stamped with this store's run."""
@@ -602,6 +786,19 @@ def run_id_for(crawler) -> str:
     return run_id
 
 
+def open_existing(url: str) -> ArticleStore:
+    """The opened store of an existing database, for reading (`scrapy export`, `scrapy summary`): a SQLite
+    file that does not exist is a StorageError here, not a new empty database as `open()` would make."""
+    try:
+        parsed = make_url(dburl.normalize(url))
+    except SAArgumentError:
+        parsed = None
+    if parsed is not None and parsed.get_backend_name() == "sqlite" \
+            and parsed.database not in (None, "", ":memory:") and not os.path.exists(parsed.database):
+        raise StorageError(f"no database at {parsed.database} (crawl first, or set NEWSCRAWL_DATABASE_URL)")
+    return ArticleStore(url).open()
+
+
 def store_for(crawler, create: bool = True) -> ArticleStore | None:
     """The crawl's one store, shared by the pipelines, the spider (incremental crawling) and the feed.
 
@@ -615,7 +812,7 @@ def store_for(crawler, create: bool = True) -> ArticleStore | None:
 
         settings = crawler.settings
         store = ArticleStore(settings.get("NEWSCRAWL_DATABASE_URL") or dburl.default_url(),
-                             settings.getint("NEWSCRAWL_DB_BATCH_SIZE", 200), run_id=run_id_for(crawler),
+                             settings.getint("NEWSCRAWL_DB_BATCH_SIZE"), run_id=run_id_for(crawler),
                              retry_seconds=settings.getfloat("NEWSCRAWL_DB_RETRY_SECONDS"), stats=crawler.stats)
         crawler.signals.connect(store.close, signal=signals.spider_closed)
         crawler._newscrawl_store = store

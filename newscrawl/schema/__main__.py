@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from newscrawl.schema import SCHEMA_PATH, errors, markdown_table
+from newscrawl.schema import errors, load, markdown_table
 
 #: the first bytes of files that are certainly not JSON Lines, and what they are
 _MAGIC = {b"PAR1": "a Parquet file", b"PK\x03\x04": "a ZIP archive (xlsx?)", b"\x1f\x8b": "a gzip file",
@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.validate:
         return validate(args.validate)
-    print(markdown_table() if args.markdown else SCHEMA_PATH.read_text(encoding="utf-8").rstrip())
+    print(markdown_table() if args.markdown else json.dumps(load(), ensure_ascii=False, indent=2))
     return 0
 
 

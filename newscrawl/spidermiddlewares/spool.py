@@ -39,7 +39,9 @@ REPLAY_SUFFIX = ".replay"
 
 
 def spool_dir(settings) -> Path:
-    return Path(settings.get("NEWSCRAWL_DATA_DIR", "data")) / "spool"
+    from newscrawl.db import url as dburl
+
+    return Path(settings.get("NEWSCRAWL_DATA_DIR") or dburl.data_dir()) / "spool"
 
 
 def spool_name(spider_name: str, db_url: str) -> str:
@@ -190,7 +192,7 @@ def replay_items(crawler) -> Iterator[dict]:
         count = 0
         for item in read(path):
             count += 1
-            crawler.stats.inc_value("newscrawl/spidermiddlewares/spool/replayed")
+            crawler.stats.inc_value("newscrawl/spool/replayed")
             yield item
         logger.info("replayed %d spooled articles from %s", count, path)
 
