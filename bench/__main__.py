@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--output PATH] [--only extract,crawl,storage,memory,crash]`: run the benchmarks,
+"""`python -m bench [--quick] [--output PATH] [--only extract,library,crawl,storage,memory,crash]`: run the benchmarks,
 print a table and write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
 
-SECTIONS = ("extract", "crawl", "storage", "memory", "crash")
+SECTIONS = ("extract", "library", "crawl", "storage", "memory", "crash")
 
 
 def _num(value, digits: int = 0) -> str:
@@ -25,7 +25,7 @@ def _num(value, digits: int = 0) -> str:
 
 
 def table(r: dict) -> str:
-    """The results as a Markdown table (the README's Performance section shows one)."""
+    """The results as a Markdown table (docs/performance.md shows one)."""
     rows = [("measure", "newscrawl", "baseline", "ratio", "target")]
 
     def add(name, ours, base=None, ratio=None, target=""):
@@ -41,6 +41,11 @@ def table(r: dict) -> str:
             add("extraction, compact generated pages, as /gen serves (articles/s)",
                 _num(r["extract_compact_per_s"]), _num(r["extract_compact_baseline_per_s"]),
                 _num(r["extract_compact_ratio"], 2), "(shown only)")
+    if "library_per_s" in r:
+        add("extract() as a library, real Tabnak article, URL given / from the page (articles/s)",
+            f"{_num(r['library_per_s'])} / {_num(r['library_url_from_page_per_s'])}")
+    elif "library_note" in r:
+        add("extract() as a library, real Tabnak article", r["library_note"])
     if "crawl_ratio" in r:
         add(f"crawl, {r['crawl_articles']:,} articles = {r['crawl_pages']:,} pages (pages/s)",
             _num(r["crawl_pages_per_s"]), _num(r["crawl_baseline_pages_per_s"]), _num(r["crawl_ratio"], 2),
@@ -96,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import scrapy
 
-    from bench import crash, crawl, extract, memory, storage
+    from bench import crash, crawl, extract, library, memory, storage
 
     results: dict = {}
     started = time.perf_counter()
@@ -105,6 +110,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             if section == "extract":
                 results.update(extract.run(quick=args.quick))
+            elif section == "library":
+                results.update(library.run(quick=args.quick))
             elif section == "crawl":
                 results.update(crawl.run(articles, rounds))
             elif section == "storage":

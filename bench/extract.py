@@ -1,6 +1,7 @@
-"""Extraction: the full path (spider callback, item loaders, normalization, sanitizing, validation,
-date conversion) against a bare parsel baseline that parses the page and takes the title and body text
-with two selectors. Same pages, same process, interleaved rounds; the median of each side is reported."""
+"""Extraction: the full path (the site's page object with its normalization and date, then sanitizing,
+the schema check and validation: newscrawl.offline.Extractor) against a bare parsel baseline that parses
+the page and takes the title and body text with two selectors. Same pages, same process, interleaved
+rounds; the median of each side is reported."""
 
 from __future__ import annotations
 

@@ -1,29 +1,29 @@
-"""Parse saved pages without a crawl: the same spider callback, loaders and transforming pipelines as
-a live crawl, so `scrapy extract`, tests and benchmarks exercise the real path."""
+"""Parse saved pages without a crawl: the site's page object (newscrawl.pages) from the bytes, then the
+clean-up and checks a crawl's pipelines apply (markup out and URLs made safe, the item schema, the
+required fields), so `scrapy extract`, the library, tests and benchmarks give the item a crawl stores.
+No Crawler and no spider instance: a spider class is only the site's data."""
 
 from __future__ import annotations
 
-import inspect
+import functools
+import logging
+from functools import cached_property
+from types import SimpleNamespace
 from urllib.parse import urlsplit
 
-from scrapy.crawler import Crawler
-from scrapy.http import Request
-from scrapy.settings import Settings
-from scrapy.statscollectors import MemoryStatsCollector
-from scrapy.utils.misc import build_from_crawler, load_object
+from newscrawl.pages import site_page
+from newscrawl.pages.base import log_notes
+from newscrawl.pages.finish import NotAnArticle, validate
 
-from newscrawl.downloadermiddlewares.guards import choose_encoding
-from newscrawl.downloadermiddlewares.responses import PageResponse
+__all__ = ["Extractor", "NotAnArticle", "package_settings", "page_for_url", "spider_for_url"]
 
-
-class NotAnArticle(Exception):
-    """The page gave no valid article; the message says why in one line."""
+logger = logging.getLogger(__name__)
 
 
 def spider_for_url(spider_loader, url: str) -> str | None:
     """Name of the site spider whose domains cover the URL's host, else None (`scrapy extract` then
     uses the `generic` spider, which has no domains of its own)."""
-    from newscrawl.spiders.base import on_domain
+    from newscrawl.pages.article import on_domain
 
     host = (urlsplit(url).hostname or "").lower()
     for name in spider_loader.list():
@@ -32,40 +32,99 @@ def spider_for_url(spider_loader, url: str) -> str | None:
     return None
 
 
-class Extractor:
-    """A spider instance plus its transforming pipelines, reusable for many pages."""
+@functools.cache
+def package_settings():
+    """The package's own settings (newscrawl.settings and the NEWSCRAWL_* environment it reads), never a
+    caller's Scrapy project: the library and page lookups run from any folder."""
+    from scrapy.settings import Settings
 
-    def __init__(self, spidercls, settings: Settings, url: str):
-        self.crawler = Crawler(spidercls, settings)
-        self.crawler.stats = MemoryStatsCollector(self.crawler)
-        self.spider = spidercls.from_crawler(self.crawler, mode="url", url=url)
-        self.crawler.spider = self.spider
-        self.pipelines = []
-        order = sorted(self.crawler.settings.getdict("ITEM_PIPELINES").items(), key=lambda kv: kv[1])
-        for path, _ in order:
-            cls = load_object(path)
-            if getattr(cls, "transforms", False):
-                pipeline = build_from_crawler(cls, self.crawler)
-                wants_spider = len(inspect.signature(pipeline.process_item).parameters) >= 2
-                self.pipelines.append((pipeline, wants_spider))
+    settings = Settings()
+    settings.setmodule("newscrawl.settings", priority="project")
+    return settings
+
+
+def page_for_url(url: str | None, spider_loader=None):
+    """The article page class for a URL: its site's (by domain), else the generic page."""
+    from scrapy.spiderloader import get_spider_loader
+
+    loader = spider_loader or get_spider_loader(package_settings())
+    name = spider_for_url(loader, url) if url else None
+    if name is None:
+        from newscrawl.pages.generic import GenericArticlePage
+
+        return GenericArticlePage
+    return site_page(loader.load(name))
+
+
+class Stats(dict):
+    """The counters of the pages extracted (Scrapy's stats collector interface, as the pipelines use it)."""
+
+    def inc_value(self, key: str, count: int = 1, start: int = 0) -> None:
+        self[key] = self.get(key, start) + count
+
+    def get_value(self, key: str, default=None):
+        return self.get(key, default)
+
+
+class Extractor:
+    """A site's page class plus the crawl's clean-up pipelines, reusable for many pages."""
+
+    def __init__(self, spidercls, settings, url: str):
+        from newscrawl.pipelines.clean import SanitizePipeline, SchemaPipeline
+
+        spidercls.check_args(mode="url", url=url)  # ArgumentError: a URL off the spider's site
+        self.spidercls, self.settings, self.url = spidercls, settings, url
+        self.page_class = site_page(spidercls)
+        self.hints = {"digits": settings.get("NEWSCRAWL_TEXT_DIGITS")}
+        if spidercls.name == "generic":
+            self.hints["fast"] = settings.getbool("NEWSCRAWL_GENERIC_FAST")
+        self.counters = Stats()
+        counted = SimpleNamespace(stats=self.counters)  # all the pipelines take from a crawler
+        self.cleaners = [SanitizePipeline(counted), SchemaPipeline(counted)]
 
     @property
     def stats(self) -> dict:
-        return self.crawler.stats.get_stats()
+        return self.counters
 
-    def extract(self, body: bytes, url: str) -> dict:
-        """Item for the page at `url`; raises NotAnArticle with the reason."""
+    def extract(self, body: bytes | str, url: str, **hints) -> dict:
+        """Item for the page at `url`; raises NotAnArticle with the reason. `hints`: the page's
+        (`captured_at`, `listing_date`)."""
         from scrapy.exceptions import DropItem
 
-        # as a crawl's middlewares make it, read in the encoding its bytes are in (newscrawl.downloadermiddlewares.guards)
-        response = PageResponse(url=url, body=body, request=Request(url), encoding=choose_encoding(body).encoding)
-        items = [r for r in self.spider.parse_article(response) if not isinstance(r, Request)]
-        if not items:
-            raise NotAnArticle("no article found on the page")
-        item = items[0]
+        page = self.page_class(url, body, **self.hints, **hints)
         try:
-            for pipeline, wants_spider in self.pipelines:
-                item = pipeline.process_item(item, self.spider) if wants_spider else pipeline.process_item(item)
-        except DropItem as exc:
+            item = page.to_item()
+        except NotAnArticle as exc:  # the generic page of a home or section page
+            self.counters.inc_value(f"newscrawl/{exc.stat}")
+            raise
+        except Exception as exc:  # a broken page must never stop the caller
+            self.counters.inc_value("newscrawl/parse_errors")
+            logger.error("cannot parse %s: %s: %s", url, type(exc).__name__, exc)
+            raise NotAnArticle("no article found on the page") from None
+        finally:
+            log_notes(page.notes, logger, self.counters)
+        try:
+            for cleaner in self.cleaners:
+                item = cleaner.process_item(item)
+            validate(item)
+        except (DropItem, NotAnArticle) as exc:
+            if isinstance(exc, NotAnArticle):
+                self.counters.inc_value(f"newscrawl/{exc.stat}")
             raise NotAnArticle(f"not an article page: {exc}") from None
-        return dict(item)
+        return item
+
+    # -- for tests that drive the crawl's own callback on these pages ---------------------------------
+    @cached_property
+    def crawler(self):
+        """A Crawler for the spider class, counting into `stats`."""
+        from scrapy.crawler import Crawler
+
+        crawler = Crawler(self.spidercls, self.settings)
+        crawler.stats = self.counters
+        return crawler
+
+    @cached_property
+    def spider(self):
+        spider = self.spidercls.from_crawler(self.crawler, mode="url", url=self.url)
+        self.crawler.spider = spider
+        return spider

@@ -225,7 +225,7 @@ def test_listing_scan_reads_the_links_of_the_test_listing_and_keeps_the_rest():
 
 
 def test_listing_scan_matches_parsel_on_real_and_fixture_pages():
-    pages = sorted((ROOT / "tests" / "fixtures").rglob("*.htm*"))
+    pages = sorted((ROOT / "tests" / "pages").rglob("*.htm*"))
     real = ROOT.parent / "shared" / "realpages"
     pages += sorted(real.rglob("*.html")) if real.is_dir() else []
     assert len(pages) >= 10

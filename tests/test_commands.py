@@ -1,48 +1,9 @@
-"""The project's commands as a user runs them: `scrapy extract`, and `scrapy crawl` refusing bad
-arguments or an unreachable database with one line, before fetching anything."""
-
-import json
+"""The project's commands as a user runs them: `scrapy crawl` refusing bad arguments or an unreachable
+database with one line, before fetching anything (`scrapy extract`: tests/test_extract_command.py)."""
 
 import pytest
 
-from tests.conftest import REALPAGES, run_scrapy, scrapy_env
-
-TABNAK_URL = "https://www.tabnak.ir/fa/news/818242/slug"
-
-
-def test_extract_real_page_prints_one_json_object(realpage, tmp_path):
-    realpage("tabnak/article-1.html")  # skips with the reason when the real pages are absent
-    result = run_scrapy("extract", str(REALPAGES / "tabnak/article-1.html"), "--url", TABNAK_URL)
-    assert result.returncode == 0, result.stderr
-    lines = result.stdout.strip().splitlines()
-    assert len(lines) == 1 and "\\u" not in lines[0]  # UTF-8, not escapes
-    item = json.loads(lines[0])
-    assert item["site"] == "tabnak" and item["news_code"] == "818242"
-    assert item["published_at"] == "2018-07-21T00:20:00+04:30"
-    assert "\u200c" in item["body"]
-
-
-def test_extract_listing_page_is_not_an_article(realpage):
-    realpage("tabnak/listing-1.html")
-    result = run_scrapy("extract", str(REALPAGES / "tabnak/listing-1.html"), "--url", "http://www.tabnak.ir/")
-    assert result.returncode == 1
-    assert result.stdout == ""
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert result.stderr.startswith("error: ") and "Traceback" not in result.stderr
-
-
-@pytest.mark.parametrize("args, message", [
-    (["missing.html", "--url", TABNAK_URL], "cannot read missing.html"),
-    (["{page}", "--url", TABNAK_URL, "--spider", "nosuch"], "unknown spider 'nosuch'"),
-    (["{page}", "--url", "https://www.isna.ir/news/1", "--spider", "tabnak"], "is not on tabnak"),
-])
-def test_extract_errors_are_one_line(tmp_path, args, message):
-    page = tmp_path / "page.html"
-    page.write_text("<html><body><p>no article here</p></body></html>", encoding="utf-8")
-    result = run_scrapy("extract", *[a.format(page=page) for a in args])
-    assert result.returncode == 1
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert message in result.stderr
+from tests.conftest import run_scrapy, scrapy_env
 
 
 @pytest.mark.parametrize("args, message", [

@@ -1,8 +1,9 @@
-"""Reading each page in the encoding its bytes are in (newscrawl.downloadermiddlewares.guards, issue 13 case 5): the pure choice
-(`choose_encoding`) on hand-written pages and, with hypothesis, on random Persian text in UTF-8 (with a few
-bad bytes) and in windows-1256 and on ASCII pages; then the whole read path after the middleware: Scrapy's
-`encoding` and `text`, the selector (newscrawl.downloadermiddlewares.responses.parse), a fresh parse of `text` (the generic
-spider) and the site spider's item. The crawl through the real engine is in tests/test_faults.py."""
+"""Reading each page in the encoding its bytes are in (issue 13 case 5): the pure choice
+(newscrawl.parsing.encoding.choose_encoding) on hand-written pages and, with hypothesis, on random Persian
+text in UTF-8 (with a few bad bytes) and in windows-1256 and on ASCII pages; then the whole read path after
+the guard middleware: Scrapy's `encoding` and `text`, the selector
+(newscrawl.downloadermiddlewares.responses.parse), a fresh parse of `text` (the generic spider) and the
+site spider's item. The crawl through the real engine is in tests/test_faults.py."""
 
 from __future__ import annotations
 
@@ -18,9 +19,10 @@ from scrapy.http import HtmlResponse, Request
 from scrapy.utils.project import get_project_settings
 from scrapy.utils.test import get_crawler
 
-from newscrawl.downloadermiddlewares.guards import ResponseGuardMiddleware, choose_encoding
+from newscrawl.downloadermiddlewares.guards import ResponseGuardMiddleware
 from newscrawl.downloadermiddlewares.responses import PageResponse, PageResponseMiddleware, parse
 from newscrawl.offline import Extractor
+from newscrawl.parsing.encoding import choose_encoding
 from newscrawl.spiders.sites import TabnakSpider
 from testkit import hostile
 

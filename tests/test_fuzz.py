@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from scrapy.utils.project import get_project_settings
 
-from newscrawl.downloadermiddlewares.guards import persian_legacy_encoding
 from newscrawl.offline import Extractor, NotAnArticle
+from newscrawl.parsing.encoding import persian_legacy_encoding
 from newscrawl.parsing.sanitize import strip_markup
 from newscrawl.pipelines.checks import ValidatePipeline
 from newscrawl.spiders.sites import TabnakSpider

@@ -14,10 +14,12 @@ import sqlite3
 import pytest
 from scrapy.http import Request, Response, TextResponse, XmlResponse
 from scrapy.utils.project import get_project_settings
+from scrapy.utils.test import get_crawler
 
 from newscrawl.offline import Extractor, NotAnArticle
+from newscrawl.pages.generic import url_hash_code, url_news_code
 from newscrawl.spiders.base import ArgumentError
-from newscrawl.spiders.generic import GenericSpider, url_hash_code, url_news_code
+from newscrawl.spiders.generic import GenericSpider
 from testkit.testsite import running
 from tests.conftest import REALPAGES, run_scrapy, scrapy_env
 
@@ -115,7 +117,7 @@ def test_zwnj_survives_trafilatura_fallback_extraction():
     import trafilatura
     from parsel import Selector
 
-    from newscrawl.spiders.generic import body_paragraphs
+    from newscrawl.pages.generic import body_paragraphs
 
     doc = trafilatura.bare_extraction(Selector(text=SPANS_PAGE).root, with_metadata=False, fast=True)
     assert "جملهای شماره 0" in "".join(doc.body.itertext())  # trafilatura alone: every ZWNJ gone
@@ -235,8 +237,8 @@ def test_arguments_give_sources_and_allowed_domains(tmp_path):
 
 # -- feeds and sitemaps ------------------------------------------------------------------------------------------
 def spider_for(**kwargs) -> GenericSpider:
-    crawler = Extractor(GenericSpider, get_project_settings(), "https://example.com/news/12345").crawler
-    return GenericSpider.from_crawler(crawler, **kwargs)
+    """A spider with a crawler (stats, settings) but no engine: its callbacks are called by hand."""
+    return GenericSpider.from_crawler(get_crawler(GenericSpider), **kwargs)
 
 
 def test_real_rss_feed(realpage):

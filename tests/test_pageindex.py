@@ -18,10 +18,11 @@ from scrapy.spiderloader import get_spider_loader
 from scrapy.utils.project import get_project_settings
 
 from newscrawl.parsing.pageindex import PageIndex, class_names, plan
-from newscrawl.spiders.base import TemplateSpider, _css_parts, sel
+from newscrawl.parsing.selectors import _css_parts, sel
+from newscrawl.spiders.base import TemplateSpider
 from tests.conftest import REALPAGES
 
-FIXTURES = Path(__file__).parent / "fixtures" / "sites"
+SITE_PAGES = Path(__file__).parent / "pages"
 REAL = {"tabnak": "tabnak/article-1.html", "isna": "isna/article-1.html"}
 
 
@@ -39,8 +40,8 @@ def pages() -> list:
     """Every site's fixture page and the real pages, as pytest params (a real page that is absent is a
     skip that says where it was looked for)."""
     spiders = template_spiders()
-    found = [pytest.param(spiders[p.stem], p.read_bytes(), id=f"fixture {p.stem}")
-             for p in sorted(FIXTURES.glob("*.html"))]
+    found = [pytest.param(spiders[p.parent.name], p.read_bytes(), id=f"fixture {p.parent.name}/{p.stem}")
+             for p in sorted(SITE_PAGES.glob("*/*.html")) if p.parent.name in spiders]
     for name, rel in REAL.items():
         path = REALPAGES / rel
         found.append(pytest.param(spiders[name], path.read_bytes(), id=f"real {name}") if path.is_file() else
@@ -53,7 +54,7 @@ PAGES = pages()  # read once, for every test parametrized over the site pages
 
 
 def test_every_site_declares_a_fixture_page():
-    assert set(template_spiders()) == {p.stem for p in FIXTURES.glob("*.html")}
+    assert set(template_spiders()) == {p.parent.name for p in SITE_PAGES.glob("*/article.html")}
 
 
 @pytest.mark.parametrize("spidercls, body", PAGES)

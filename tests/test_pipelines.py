@@ -30,11 +30,12 @@ from scrapy.utils.test import get_crawler
 from sqlalchemy import create_engine
 from sqlalchemy.exc import OperationalError
 
-from newscrawl.db.store import ArticleStore, run_id_for, store_for
+from newscrawl.db.store import ArticleStore, Selection, run_id_for, selected, store_for
 from newscrawl.exports.feeds import FeedWriteError, SafeFileFeedStorage, repair_folder, write_marker
 from newscrawl.extensions.halt import halt_for
 from newscrawl.items import FIELDS, ArticleItem
-from newscrawl.pipelines.checks import DatesPipeline, ValidatePipeline
+from newscrawl.pages.finish import publication_date
+from newscrawl.pipelines.checks import ValidatePipeline
 from newscrawl.pipelines.store import DedupPipeline, StoragePipeline
 from newscrawl.spidermiddlewares import spool
 from newscrawl.spidermiddlewares.spool import replay_items
@@ -46,7 +47,7 @@ ZWNJ = "\u200c"
 def article(code="1", **fields):
     base = dict(site="tabnak", news_code=code, url=f"https://www.tabnak.ir/fa/news/{code}",
                 title=f"رئیس{ZWNJ}جمهور {code}", kicker=None, lead="لید", body="متن اول\n\nمتن دوم",
-                published_at=None, published_at_raw="۳۰ تير ۱۳۹۷ - ۰۰:۲۰", published_at_meta=None,
+                published_at=None, published_at_raw="۳۰ تير ۱۳۹۷ - ۰۰:۲۰",
                 category=["سیاسی"], tags=[f"می{ZWNJ}گوید"], images=[], source="مهر", language="fa",
                 crawled_at="2026-11-25T00:00:00+00:00")
     base.update(fields)
@@ -131,69 +132,58 @@ def test_validate_passes_a_good_item_unchanged(crawler, make):
     assert crawler.stats.get_stats().get("newscrawl/dropped/missing_kicker") is None
 
 
-# -- DatesPipeline ---------------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [dict, ArticleItem])
-def test_dates_from_the_shown_jalali_date(crawler, make):
-    item = DatesPipeline(crawler).process_item(make(**article(published_at_meta="2018-07-21T00:20:18+04:30")))
-    assert item["published_at"] == "2018-07-21T00:20:00+04:30"
-    assert "published_at_meta" not in item
-    assert item["published_at_raw"] == "۳۰ تير ۱۳۹۷ - ۰۰:۲۰"  # kept as shown
-    assert stat(crawler, "newscrawl/date/meta_mismatch") is None
-    assert stat(crawler, "newscrawl/date/from_meta") is None
+# -- the publication date (newscrawl.pages.finish.publication_date, which every article page uses) ------------
+RAW = "۳۰ تير ۱۳۹۷ - ۰۰:۲۰"
+URL = "https://www.tabnak.ir/fa/news/5"
 
 
-def test_dates_after_2022_have_no_summer_time(crawler):
-    item = DatesPipeline(crawler).process_item(article(published_at_raw="۲۱ تیر ۱۴۰۳ / ۱۸:۰۰"))
-    assert item["published_at"] == "2024-07-11T18:00:00+03:30"
+def dated(raw, machine):
+    """(published_at, the notes' stats, their log levels)."""
+    notes = []
+    value = publication_date(raw, machine, URL, lambda stat, level, *message: notes.append((stat, level, message)))
+    return value, [n[0] for n in notes], [n[1] for n in notes]
 
 
-def test_dates_unparseable_without_meta(crawler, caplog):
-    with caplog.at_level(logging.WARNING):
-        item = DatesPipeline(crawler).process_item(article("5", published_at_raw="۳۲ تير ۱۳۹۷ - ۰۰:۲۰"))
-    assert item["published_at"] is None and item["published_at_raw"] == "۳۲ تير ۱۳۹۷ - ۰۰:۲۰"
-    assert stat(crawler, "newscrawl/date/unparseable") == 1
-    assert stat(crawler, "newscrawl/date/from_meta") is None
-    assert [r.levelname for r in caplog.records] == ["WARNING"]
-    assert "https://www.tabnak.ir/fa/news/5" in caplog.records[0].getMessage()
+def test_dates_from_the_shown_jalali_date():
+    assert dated(RAW, "2018-07-21T00:20:18+04:30") == ("2018-07-21T00:20:00+04:30", [], [])
 
 
-def test_dates_fall_back_to_utc_meta(crawler):
-    item = DatesPipeline(crawler).process_item(
-        article(published_at_raw="نامعلوم", published_at_meta="2019-07-12T13:30:56Z"))
-    assert item["published_at"] == "2019-07-12T18:00:56+04:30"  # 13:30:56 UTC in Tehran summer time
-    assert "published_at_meta" not in item
-    assert stat(crawler, "newscrawl/date/from_meta") == 1
-    assert stat(crawler, "newscrawl/date/unparseable") == 1
+def test_dates_after_2022_have_no_summer_time():
+    assert dated("۲۱ تیر ۱۴۰۳ / ۱۸:۰۰", None)[0] == "2024-07-11T18:00:00+03:30"
 
 
-def test_dates_meta_only(crawler):
-    item = DatesPipeline(crawler).process_item(
-        article(published_at_raw=None, published_at_meta="2024-11-24T08:00:00+0330"))
-    assert item["published_at"] == "2024-11-24T08:00:00+03:30"
-    assert stat(crawler, "newscrawl/date/from_meta") == 1
-    assert stat(crawler, "newscrawl/date/unparseable") is None
+def test_dates_unparseable_without_meta():
+    value, stats, levels = dated("۳۲ تير ۱۳۹۷ - ۰۰:۲۰", None)
+    assert (value, stats, levels) == (None, ["date/unparseable"], [logging.WARNING])
 
 
-def test_dates_nothing_at_all(crawler):
-    item = DatesPipeline(crawler).process_item(
-        article(published_at="stale", published_at_raw=None, published_at_meta="not a date"))
-    assert item["published_at"] is None
-    assert stat(crawler, "newscrawl/date/missing") == 1
-    assert stat(crawler, "newscrawl/date/from_meta") is None
+def test_dates_fall_back_to_utc_meta():
+    value, stats, _ = dated("نامعلوم", "2019-07-12T13:30:56Z")
+    assert value == "2019-07-12T18:00:56+04:30"  # 13:30:56 UTC in Tehran summer time
+    assert stats == ["date/unparseable", "date/from_meta"]
 
 
-def test_dates_mismatch_is_counted_but_the_shown_date_wins(crawler, caplog):
-    with caplog.at_level(logging.DEBUG, logger="newscrawl.pipelines"):
-        item = DatesPipeline(crawler).process_item(article(published_at_meta="2018-07-25T00:00:00+04:30"))
-    assert item["published_at"] == "2018-07-21T00:20:00+04:30"
-    assert stat(crawler, "newscrawl/date/meta_mismatch") == 1
-    assert [r.levelname for r in caplog.records] == ["DEBUG"]
+def test_dates_meta_only():
+    assert dated(None, "2024-11-24T08:00:00+0330")[:2] == ("2024-11-24T08:00:00+03:30", ["date/from_meta"])
 
 
-def test_dates_within_an_hour_is_no_mismatch(crawler):
+def test_dates_nothing_at_all():
+    assert dated(None, "not a date")[:2] == (None, ["date/missing"])
+
+
+def test_dates_mismatch_is_counted_but_the_shown_date_wins():
+    assert dated(RAW, "2018-07-25T00:00:00+04:30") == ("2018-07-21T00:20:00+04:30", ["date/meta_mismatch"],
+                                                      [logging.DEBUG])
+
+
+def test_dates_within_an_hour_is_no_mismatch():
     # 00:20 Tehran = 19:50 UTC the day before; 20:45 UTC is 55 minutes later
-    DatesPipeline(crawler).process_item(article(published_at_meta="2018-07-20T20:45:00Z"))
-    assert stat(crawler, "newscrawl/date/meta_mismatch") is None
+    assert dated(RAW, "2018-07-20T20:45:00Z")[1] == []
+
+
+def test_the_shown_date_is_read_without_markup():
+    """As it is stored: SanitizePipeline strips markup from published_at_raw."""
+    assert dated("<b>۳۰ تير ۱۳۹۷ - ۰۰:۲۰</b>", None)[0] == "2018-07-21T00:20:00+04:30"
 
 
 # -- DedupPipeline + StoragePipeline ---------------------------------------------------------------------
@@ -321,7 +311,8 @@ def test_storage_alone_keeps_the_first_article(tmp_path):
     first, second = run(together())
     assert first["title"] == "اول" and isinstance(second, DropItem)
     store = ArticleStore(db_url(tmp_path)).open()
-    assert [(a["news_code"], a["title"]) for a in store.iter_articles()] == [("1", "قدیم"), ("2", "اول")]
+    assert sorted((a["news_code"], a["title"]) for a in selected(store.engine, Selection())) == [
+        ("1", "قدیم"), ("2", "اول")]
     store.close()
     assert stat(crawler, "newscrawl/stored") == 2 and stat(crawler, "newscrawl/duplicates") == 2
 
@@ -405,7 +396,7 @@ def test_database_lost_mid_crawl_stops_and_spools_everything(tmp_path, caplog):
     assert out == ["not stored: database_unavailable"] * 3
     assert halt_for(crawler).reason == "database_unavailable"
     assert spooled(crawler) == ["1", "2", "3"]  # nothing lost: every article waits in the spool
-    assert stat(crawler, "newscrawl/extensions/halt/spooled") == 3 and stat(crawler, "newscrawl/stored") is None
+    assert stat(crawler, "newscrawl/halt/spooled") == 3 and stat(crawler, "newscrawl/stored") is None
     # (the spider_closed signal of a crawl that never started upsets Scrapy's CoreStats: not ours)
     errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR" and r.name.startswith("newscrawl")]
     assert len(errors) == 1 and "\n" not in errors[0]
@@ -530,7 +521,7 @@ def test_replay_items_are_removed_on_finished_only(tmp_path):
     assert [i["news_code"] for i in replay_items(later)] == ["1"]  # still there
     later.signals.send_catch_log(signals.spider_closed, spider=Spider("tabnak"), reason="finished")
     assert list((tmp_path / "data" / "spool").iterdir()) == []
-    assert stat(later, "newscrawl/spidermiddlewares/spool/replayed") == 1
+    assert stat(later, "newscrawl/spool/replayed") == 1
 
 
 def test_a_spool_is_replayed_only_into_its_own_database(tmp_path):
@@ -699,10 +690,11 @@ class Tabnak(scrapy.Spider):
     name = "tabnak"
 
     async def start(self):
-        for code, raw in [("1", "۳۰ تير ۱۳۹۷ - ۰۰:۲۰"), ("2", "۳۲ تير ۱۳۹۷"), ("1", None), ("", None)]:
+        for code, raw, published in [("1", "۳۰ تير ۱۳۹۷ - ۰۰:۲۰", "2018-07-21T00:20:00+04:30"),
+                                     ("2", "۳۲ تير ۱۳۹۷", None), ("1", None, None), ("", None, None)]:
             yield {"site": "tabnak", "news_code": code, "url": "https://www.tabnak.ir/fa/news/" + code,
-                   "title": "عنوان", "body": "متن", "published_at_raw": raw,
-                   "published_at_meta": None, "tags": ["می\u200cگوید"]}
+                   "title": "عنوان", "body": "متن", "published_at_raw": raw, "published_at": published,
+                   "tags": ["می\u200cگوید"]}
 '''
 
 
@@ -710,7 +702,7 @@ def test_pipelines_in_a_real_crawl_twice(tmp_path):
     """Scrapy calls our spider-less open/process/close methods without deprecation warnings, and a
     second run on the same database drops everything as duplicates."""
     (tmp_path / "spider.py").write_text(SPIDER, encoding="utf-8")
-    pipelines = {"newscrawl.pipelines.checks.ValidatePipeline": 100, "newscrawl.pipelines.checks.DatesPipeline": 200,
+    pipelines = {"newscrawl.pipelines.checks.ValidatePipeline": 100,
                  "newscrawl.pipelines.store.DedupPipeline": 300, "newscrawl.pipelines.store.StoragePipeline": 400}
     # no project settings: neither NEWSCRAWL_* nor a SCRAPY_SETTINGS_MODULE left by in-process tests
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NEWSCRAWL_", "SCRAPY_"))}
@@ -731,12 +723,12 @@ def test_pipelines_in_a_real_crawl_twice(tmp_path):
     assert "Traceback" not in log and "requires a spider argument" not in log
     assert "Deprecat" not in "\n".join(line for line in log.splitlines() if "newscrawl" in line)
     assert "'newscrawl/stored': 2" in log and "'newscrawl/duplicates': 1" in log
-    assert "'newscrawl/dropped/missing_news_code': 1" in log and "'newscrawl/date/unparseable': 1" in log
+    assert "'newscrawl/dropped/missing_news_code': 1" in log
     assert "Dropped:" not in log  # Scrapy's item dump is DEBUG; ours is one line with the URL
     assert "INFO: duplicate tabnak/1 skipped (https://www.tabnak.ir/fa/news/1)" in log
     assert "WARNING: dropped https://www.tabnak.ir/fa/news/: missing news_code" in log
     store = ArticleStore(db_url(tmp_path)).open()
-    assert [(a["news_code"], a["published_at"], a["tags"]) for a in store.iter_articles()] == [
+    assert sorted((a["news_code"], a["published_at"], a["tags"]) for a in selected(store.engine, Selection())) == [
         ("1", "2018-07-21T00:20:00+04:30", ["می\u200cگوید"]), ("2", None, ["می\u200cگوید"])]
     store.close()
 

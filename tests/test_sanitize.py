@@ -72,8 +72,7 @@ def item(**fields) -> dict:
     base = {"site": "tabnak", "news_code": "818242", "url": "https://www.tabnak.ir/fa/news/818242",
             "title": "عنوان خبر", "kicker": None, "lead": None, "body": "بند نخست.\n\nبند دوم.",
             "published_at": None, "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["سیاسی"],
-            "tags": [], "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
-            "published_at_meta": "2018-07-21T00:20:00+04:30"}
+            "tags": [], "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00"}
     base.update(fields)
     return base
 
@@ -283,7 +282,7 @@ def test_sanitize_pipeline_leaves_a_clean_item_alone():
 def test_schema_pipeline_passes_a_good_item():
     crawler = FakeCrawler()
     good = item()
-    assert SchemaPipeline(crawler).process_item(good) is good  # published_at_meta is DatesPipeline's
+    assert SchemaPipeline(crawler).process_item(good) is good
     assert crawler.stats.get_stats() == {}
 
 
@@ -332,7 +331,7 @@ def test_fast_schema_agrees_with_jsonschema(changes, removed):
     """SchemaPipeline's fast path never passes an item that jsonschema rejects, nor the reverse."""
     from newscrawl.pipelines.clean import _fast_schema, _validator
 
-    data = {k: v for k, v in {**item(), **changes}.items() if k not in removed and k != "published_at_meta"}
+    data = {k: v for k, v in {**item(), **changes}.items() if k not in removed}
     assert _fast_schema().is_valid(data) == (not list(_validator().iter_errors(data)))
 
 
@@ -342,7 +341,7 @@ def test_pipelines_run_in_order_before_validation():
     order = sorted(get_project_settings().getdict("ITEM_PIPELINES").items(), key=lambda kv: kv[1])
     names = [path.rsplit(".", 1)[1] for path, _ in order]
     assert names.index("SanitizePipeline") < names.index("SchemaPipeline") < names.index("ValidatePipeline")
-    assert names.index("SchemaPipeline") < names.index("DatesPipeline") < names.index("StoragePipeline")
+    assert names.index("ValidatePipeline") < names.index("StoragePipeline")
 
 
 def test_extract_drops_nothing_good_and_sanitizes_the_escaped_page():

@@ -1,9 +1,9 @@
-"""newscrawl.spiders.base.sel: how a site's selector group is run (first match, union, skipped parts)."""
+"""newscrawl.parsing.selectors.sel: how a site's selector group is run (first match, union, skipped parts)."""
 
 from parsel import Selector
 
 from newscrawl.parsing.pageindex import PageIndex
-from newscrawl.spiders.base import _css_parts, _names, sel
+from newscrawl.parsing.selectors import _css_parts, _names, sel
 
 PAGE = b"""<html><body>
 <div class="news_path"><a>one</a></div>

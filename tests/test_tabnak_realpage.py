@@ -3,7 +3,9 @@
 Expected values are copied by hand from the page source (ZWNJs written as \u200c)."""
 
 import pytest
+from scrapy.crawler import Crawler
 from scrapy.http import Request, XmlResponse
+from scrapy.statscollectors import MemoryStatsCollector
 from scrapy.utils.project import get_project_settings
 
 from newscrawl.offline import Extractor
@@ -69,7 +71,9 @@ def test_no_arabic_letters_or_marks_left(item):
 
 
 def test_rss_links(realpage):
-    spider = TabnakSpider.from_crawler(Extractor(TabnakSpider, get_project_settings(), URL).crawler)
+    crawler = Crawler(TabnakSpider, get_project_settings())
+    crawler.stats = MemoryStatsCollector(crawler)
+    spider = TabnakSpider.from_crawler(crawler)
     body = realpage("tabnak/rss-1.xml")
     response = XmlResponse(url="https://www.tabnak.ir/fa/rss/allnews", body=body,
                            request=Request("https://www.tabnak.ir/fa/rss/allnews"))

@@ -5,7 +5,8 @@ challenge (ArvanCloud; Alef in SELECTORS.md). A browser is about a hundred times
 here (2.6 against some 200 pages/s) and takes hundreds of MB, and most sites never need one, so:
 
 - a site declares `render = {"listing"}` and/or `{"article"}` (or a crawl sets `NEWSCRAWL_RENDER`) to
-  render those pages always;
+  render those pages always (the spider marks each request with its kind of page, `meta["newscrawl_page"]`,
+  and the selectors of what it reads there, `meta["newscrawl_expect"]`: newscrawl.spiders.base);
 - any other article or archive page that comes back as a challenge (`NEWSCRAWL_RENDER_MARKERS`) or an
   empty JavaScript shell (the site's expected selector missing, a script, almost no text) is retried
   once in Chromium (`newscrawl/render/retried`); when the rendered page is no better, an ERROR names the
@@ -34,11 +35,8 @@ from scrapy.http import HtmlResponse
 
 logger = logging.getLogger(__name__)
 
-#: spider callback → the kind of page it reads (RSS is XML: never rendered)
-PAGE_KINDS = {"parse_archive": "listing", "parse_article": "article"}
-#: the selectors of what the spider reads: without the first, a page may be a challenge; without any of
-#: them, a short page with a script is an empty shell (a page cut before its body still has its title)
-EXPECTED = {"listing": ("archive_links",), "article": ("body", "title")}
+#: the kinds of page (request meta `newscrawl_page`) that may be rendered: feeds and sitemaps are XML
+RENDERED_KINDS = ("listing", "article")
 #: statuses a challenge page comes with (a 5xx or 403 that is not a challenge is left to Scrapy)
 CHALLENGE_STATUSES = (200, 202, 403, 429, 503)
 MARKER_SCAN = 65536
@@ -114,12 +112,15 @@ def visible_text_length(response) -> int:
     return len(" ".join(" ".join(text).split()))
 
 
-def assess(response, expected: list[str], markers, shell_text: int) -> str | None:
-    """'challenge', 'shell' or None (the page has what the spider reads, or is not HTML)."""
+def assess(response, expected, markers, shell_text: int) -> str | None:
+    """'challenge', 'shell' or None (the page has what the spider reads, or is not HTML). `expected`: the
+    selectors of what the spider reads, most telling first: without the first, a page may be a challenge;
+    without any of them, a short page with a script is an empty shell (a page cut before its body still
+    has its title)."""
     from newscrawl.downloadermiddlewares.responses import (
         page_index,  # local: keeps this module light when nothing is rendered
     )
-    from newscrawl.spiders.base import sel
+    from newscrawl.parsing.selectors import sel
 
     # a challenge has one of CHALLENGE_STATUSES, a shell is a 200 (among them): nothing else is either
     if not isinstance(response, HtmlResponse) or response.status not in CHALLENGE_STATUSES:
@@ -147,9 +148,9 @@ class RenderMiddleware:
         s = crawler.settings
         self.crawler = crawler
         self.stats = crawler.stats
-        self.auto = s.getbool("NEWSCRAWL_RENDER_AUTO", True)
+        self.auto = s.getbool("NEWSCRAWL_RENDER_AUTO")
         self.markers = [re.compile(m, re.IGNORECASE) for m in s.getlist("NEWSCRAWL_RENDER_MARKERS")]
-        self.shell_text = s.getint("NEWSCRAWL_RENDER_SHELL_TEXT", 200)
+        self.shell_text = s.getint("NEWSCRAWL_RENDER_SHELL_TEXT")
         self.missing_reported = False
         #: the page kinds always rendered (NEWSCRAWL_RENDER and the spider's `render`), set at spider_opened
         self.kinds: set[str] = set()
@@ -177,25 +178,27 @@ class RenderMiddleware:
         logger.error("%s", missing_message(self.crawler.settings, why))
         return True
 
-    def page_kind(self, request) -> str | None:
-        return PAGE_KINDS.get(getattr(request.callback, "__name__", ""))
+    @staticmethod
+    def page_kind(request) -> str | None:
+        """The spider's `newscrawl_page` when it is a kind that may be rendered ("listing", "article")."""
+        kind = request.meta.get("newscrawl_page")
+        return kind if kind in RENDERED_KINDS else None
 
-    def expected(self, kind: str) -> list[str]:
-        """The spider's selectors for this kind of page, most telling first (none for a spider
-        without a selector map: then only the markers tell)."""
-        selectors = getattr(self.crawler.spider, "sel_map", None) or {}
-        found = [selectors.get(key) for key in EXPECTED[kind]]
-        return [q for q in found if q] if found[0] else []
+    @staticmethod
+    def expected(request) -> tuple[str, ...]:
+        """The selectors of what the spider reads on the page, most telling first (the spider's
+        `newscrawl_expect`; none for a spider without a selector map: then only the markers tell)."""
+        return tuple(request.meta.get("newscrawl_expect") or ())
 
-    def mark(self, request, kind: str, reason: str) -> None:
+    def mark(self, request, reason: str) -> None:
         request.meta["playwright"] = True
         request.meta["newscrawl_render"] = reason
-        request.meta["newscrawl_render_wait"] = browser_selector((self.expected(kind) or [None])[0])
+        request.meta["newscrawl_render_wait"] = browser_selector((self.expected(request) or (None,))[0])
 
     def process_request(self, request):
         kind = self.page_kind(request)
         if kind and kind in self.kinds and not request.meta.get("playwright"):
-            self.mark(request, kind, "declared")
+            self.mark(request, "declared")
         return None
 
     def process_response(self, request, response):
@@ -205,7 +208,7 @@ class RenderMiddleware:
         rendered = bool(request.meta.get("playwright"))
         if rendered:
             self.stats.inc_value("newscrawl/render/pages")
-        reason = assess(response, self.expected(kind), self.markers, self.shell_text)
+        reason = assess(response, self.expected(request), self.markers, self.shell_text)
         if reason is None:
             return response
         what = "a JavaScript challenge" if reason == "challenge" else "an empty JavaScript shell"
@@ -225,7 +228,7 @@ class RenderMiddleware:
         self.stats.inc_value(f"newscrawl/render/retried/{reason}")
         logger.info("%s is %s: retrying it once in Chromium", response.url, what)
         retry = request.replace(dont_filter=True, meta=dict(request.meta))
-        self.mark(retry, kind, reason)
+        self.mark(retry, reason)
         return retry
 
     def process_exception(self, request, exception):
@@ -238,14 +241,12 @@ class RenderMiddleware:
 
 
 def on_site(spider, host: str) -> bool:
-    """May the browser load from this host? A crawl of a copy (`-a base_url=`, the local test site) only
-    from the copy's host, never from the real site; otherwise the spider's domains and their subdomains."""
-    options = getattr(spider, "options", None) or {}
-    if options.get("base_url"):
-        return host == urlsplit(spider.root).hostname
-    from newscrawl.spiders.base import on_domain
+    """May the browser load from this host? From the spider's `browser_domains` and their subdomains (a
+    crawl of a copy, `-a base_url=`, names the copy's host only, never the real site), else its
+    `allowed_domains`; from anywhere when it names none."""
+    from newscrawl.pages.article import on_domain
 
-    domains = getattr(spider, "allowed_domains", None) or []
+    domains = getattr(spider, "browser_domains", None) or getattr(spider, "allowed_domains", None) or []
     return not domains or on_domain(host, domains)
 
 
@@ -290,9 +291,9 @@ def _build_handler_class():  # noqa: C901 - one class, built on first use
             s = crawler.settings
             self.crawler = crawler
             self.config.launch_options.setdefault("executable_path", chromium_path(s))
-            self.wait_ms = s.getfloat("NEWSCRAWL_RENDER_WAIT", 10) * 1000
-            self.context_pages = max(1, s.getint("NEWSCRAWL_RENDER_CONTEXT_PAGES", 200))
-            self.slots = asyncio.Semaphore(max(1, s.getint("NEWSCRAWL_RENDER_MAX_PAGES", 4)))
+            self.wait_ms = s.getfloat("NEWSCRAWL_RENDER_WAIT") * 1000
+            self.context_pages = max(1, s.getint("NEWSCRAWL_RENDER_CONTEXT_PAGES"))
+            self.slots = asyncio.Semaphore(max(1, s.getint("NEWSCRAWL_RENDER_MAX_PAGES")))
             self.start_lock = asyncio.Lock()
             self.started = False
             self.generation = 0
@@ -312,8 +313,8 @@ def _build_handler_class():  # noqa: C901 - one class, built on first use
 
             reason = await browser_request_refused(playwright_request.url)
             if reason:
-                self.stats.inc_value("newscrawl/downloadermiddlewares/ssrf/refused")
-                self.stats.inc_value(f"newscrawl/downloadermiddlewares/ssrf/refused/{reason}")
+                self.stats.inc_value("newscrawl/ssrf/refused")
+                self.stats.inc_value(f"newscrawl/ssrf/refused/{reason}")
                 logger.warning("refused in Chromium: %s is a %s address", playwright_request.url, reason)
             return bool(reason)
 

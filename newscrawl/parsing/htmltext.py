@@ -395,3 +395,11 @@ def listing_scan(text: str, query: str, keep: int = 10,
         done = ends[k]
     out.append(text[done:])
     return values, "".join(out)
+
+
+_DATE_LABEL = re.compile(r"^\s*[^0-9۰-۹٠-٩:]{1,30}:\s*")
+
+
+def strip_date_label(text: str) -> str:
+    """«تاریخ انتشار: ۲۱ تیر ۱۳۹۸ - ۱۷:۲۱» → the date as shown, without the label before its colon."""
+    return _DATE_LABEL.sub("", text or "", count=1)

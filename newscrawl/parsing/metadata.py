@@ -1,5 +1,8 @@
 """Machine-readable article metadata: JSON-LD, OpenGraph and article/meta tags.
 
+Every function reads a parsed page through its `xpath` method: a page object's selector
+(newscrawl.pages) or a Scrapy response alike.
+
 Sites' JSON-LD is sloppy (Tabnak writes `headLine`, some pages hold several scripts or an @graph), so
 keys are looked up case-insensitively and broken scripts are skipped, never fatal. XPaths start with
 `descendant::`, which libxml2 runs two to three times faster than `//`.

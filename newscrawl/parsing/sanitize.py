@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from newscrawl.items import of_kind
 from newscrawl.parsing.htmltext import BLOCK_TAGS, xml_text
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,10 @@ RAW_TEXT_TAGS = frozenset(
     "script style textarea title xmp iframe noembed noframes plaintext noscript template".split())
 #: how many times markup is stripped from its own result: removing «<b>» from «<<b>img …>» leaves a tag
 MAX_PASSES = 8
-TEXT_FIELDS = ("title", "kicker", "lead", "source", "published_at_raw")
-LIST_FIELDS = ("category", "tags")
+#: text fields lose their markup (newscrawl.items kinds: `paragraphs`, the body, keeps its paragraph breaks)
+TEXT_FIELDS = of_kind("text", lists=False)
+#: lists of text, whose entries lose their markup; `images` is a list of URLs, checked by clean_url instead
+LIST_FIELDS = of_kind("text", lists=True)
 _NONCHAR = re.compile("[\ufdd0-\ufdef\ufffe\uffff]")
 _SPACES = re.compile(r"[ \t]{2,}")
 #: a tag, comment, doctype or processing instruction starts here (HTML5: «<» then a letter, «/», «!», «?»)

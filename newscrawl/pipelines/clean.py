@@ -10,6 +10,7 @@ from functools import cache
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
+from newscrawl.items import REQUIRED
 from newscrawl.parsing.sanitize import (
     LIST_FIELDS,
     TEXT_FIELDS,
@@ -27,7 +28,6 @@ class SanitizePipeline:
     absolute http(s) URLs or longer than MAX_URL_LENGTH dropped. Counted: `newscrawl/sanitized/markup`
     (one per field cleaned), `newscrawl/sanitized/image_<reason>` (one per image dropped)."""
 
-    transforms = True
 
     def __init__(self, crawler):
         self.stats = crawler.stats
@@ -90,9 +90,6 @@ def _validator():
     return validator()
 
 
-#: checked by ValidatePipeline, which drops an item lacking one as `missing_<field>` (the coverage
-#: monitor counts those): the schema check leaves a missing one to it
-REQUIRED = ("site", "news_code", "url", "title", "body")
 _TYPES = {"string": str, "null": type(None), "array": list, "object": dict, "boolean": bool}
 #: the keywords FastSchema compiles; a schema with any other falls back to jsonschema alone
 _KEYWORDS = {"type", "pattern", "minLength", "maxLength", "format", "items", "description", "examples"}
@@ -158,16 +155,13 @@ def _fast_schema() -> FastSchema | None:
 
 
 class SchemaPipeline:
-    """Every item is checked against the item schema (newscrawl/schema/item.schema.json) before it is
+    """Every item is checked against the item schema (newscrawl.schema, built from newscrawl.items) before it is
     validated, dated, deduplicated and stored; an item that fails is dropped with one log line naming
     its URL and the field, and counted as `newscrawl/dropped/schema_<field>`.
 
     jsonschema's own validator (compiled once per process) decides; FastSchema answers first for the
-    usual, valid item. Two exceptions: `published_at_meta` (an input of DatesPipeline, which removes it) is
-    not checked, and a missing or empty required field is left to ValidatePipeline's `missing_<field>`.
-    `published_at` is still null here: DatesPipeline fills it from parsed dates afterwards."""
+    usual, valid item. A missing or empty required field is left to ValidatePipeline's `missing_<field>`."""
 
-    transforms = True
 
     def __init__(self, crawler):
         self.stats = crawler.stats
@@ -180,7 +174,6 @@ class SchemaPipeline:
 
     def process_item(self, item):
         data = ItemAdapter(item).asdict()
-        data.pop("published_at_meta", None)
         if self.fast is not None and self.fast.is_valid(data):
             return item
         for error in self.validator.iter_errors(data):

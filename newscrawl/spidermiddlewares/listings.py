@@ -1,17 +1,19 @@
-"""Huge listing pages: read without their tree, and their article links requested as the crawl drains.
+"""Huge listing pages: their article links requested as the crawl drains, and never decoded whole.
 
 A listing page with 100,000 article links took a crawl from about 115 MB to 586 MB (issue 13). Measured
 on such a page (11 MB): its lxml tree takes 145 MB, the selectors that read the links 68 MB more, and the
 100,000 Scrapy Requests in the scheduler's memory queue about 90 MB (400 bytes each and a cached
-fingerprint). So two parts:
+fingerprint). So three parts:
 
-- `listing_links` reads the links of a page over NEWSCRAWL_LISTING_STREAM_BYTES with `html.listing_scan`
-  (a pass over the tags, no tree) and leaves the callback a tree of the page without its list items but
-  for the first few, for the pagination and anything else the callback reads;
+- the archive page (newscrawl.pages.listing.ArchivePage) reads the links of a page over
+  NEWSCRAWL_LISTING_STREAM_BYTES with `htmltext.listing_scan` (a pass over the tags, no tree), and its
+  pagination from a tree of the page without its list items but for the first few;
 - `ListingBacklog` (spider middleware) keeps the article requests of listing callbacks that come while the
   scheduler already holds NEWSCRAWL_LISTING_QUEUE requests as their URLs (about 100 bytes a link), and
   schedules them as the scheduler drains. Scrapy has no such limit: a callback's requests all go to the
-  scheduler at once;
+  scheduler at once. An article request is one the spider marked `meta["newscrawl_page"] = "article"`
+  (newscrawl.spiders.base); it is scheduled again with its own callback, so the backlog knows nothing of
+  the spider;
 - `HeadOnlyMiddleware` keeps Scrapy from decoding a huge page whole for its <base> and meta-refresh checks.
 
 The backlog is for Scrapy's memory queue only. A JOBDIR crawl's disk queue and a fleet's Redis queue hold
@@ -25,50 +27,15 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from urllib.parse import urljoin
 
 import scrapy
 from scrapy import signals
 from scrapy.exceptions import DontCloseSpider, NotConfigured
 from scrapy.http import TextResponse
-from scrapy.selector import Selector
-from scrapy.utils.response import _baseurl_cache, _metaref_cache, get_base_url
+from scrapy.utils.response import _baseurl_cache, _metaref_cache
 from w3lib import html as w3lib_html
 
-from newscrawl.downloadermiddlewares.responses import PageResponse
-from newscrawl.parsing.htmltext import listing_scan, parse_page
-
 logger = logging.getLogger(__name__)
-
-#: list items kept in the tree a callback reads after a scan (a few links, as the page had)
-KEEP_ITEMS = 10
-
-
-def listing_links(spider, response) -> list[str]:
-    """The page's article links by the spider's `archive_links` selector, absolute, in page order (what
-    parse_archive reads). A page over NEWSCRAWL_LISTING_STREAM_BYTES is scanned instead of parsed when the
-    selector allows it, and the response's tree becomes the page without its list items (see the module
-    docstring); counted as `newscrawl/listing/scanned`."""
-    from newscrawl.spiders.base import sel
-
-    query = spider.sel_map["archive_links"]
-    body, encoding = response.body, response.encoding
-    if len(body) > spider.settings.getint("NEWSCRAWL_LISTING_STREAM_BYTES") and _ascii_compatible(encoding):
-        # the bytes as latin-1, one character a byte: tags are ASCII, the links decoded from the page's encoding
-        scanned = listing_scan(body.decode("latin-1"), query, KEEP_ITEMS, encoding)
-        if scanned is not None:
-            hrefs, rest = scanned
-            base = get_base_url(response)  # HeadOnlyMiddleware has found it without decoding the whole page
-            response._cached_selector = Selector(root=parse_page(rest.encode("latin-1"), encoding, response.url),
-                                                 type="html")
-            if isinstance(response, PageResponse):
-                response._index = None  # built again, from the page the callback now reads
-            spider.crawler.stats.inc_value("newscrawl/listing/scanned")
-            logger.info("scanned %s without a tree: %d links in %.1f MB", response.url, len(hrefs),
-                        len(response.body) / 2**20)
-            return [urljoin(base, h.strip()) for h in hrefs]
-    return [response.urljoin(h.strip()) for h in sel(response, query).getall()]
-
 
 class HeadOnlyMiddleware:
     """Downloader middleware: on a page over NEWSCRAWL_LISTING_STREAM_BYTES, Scrapy's <base> and
@@ -97,18 +64,12 @@ class HeadOnlyMiddleware:
         return response
 
 
-def _ascii_compatible(encoding: str) -> bool:
-    try:
-        return "<a href='x'>".encode(encoding) == b"<a href='x'>"
-    except (LookupError, UnicodeError):
-        return False
-
-
 class ListingBacklog:
-    """Spider middleware (see the module docstring): article requests wait as their URL, in runs that share
-    one (meta, priority, dont_filter, Referer), while the scheduler holds NEWSCRAWL_LISTING_QUEUE requests;
-    they are scheduled when it holds fewer than half that, checked as each request leaves the downloader and
-    when the crawl falls idle (which it then does not, while any wait)."""
+    """Spider middleware (see the module docstring): article requests wait as their URL, in runs that
+    share one (callback, meta, priority, dont_filter, Referer), while the scheduler holds
+    NEWSCRAWL_LISTING_QUEUE requests; they are scheduled when it holds fewer than half that, checked as
+    each request leaves the downloader and when the crawl falls idle (which it then does not, while any
+    wait)."""
 
     def __init__(self, crawler):
         settings = crawler.settings
@@ -133,19 +94,19 @@ class ListingBacklog:
 
     def process_spider_output(self, response, result, spider):
         for request in result:
-            if not self._held(request, spider):
+            if not self._held(request):
                 yield request
 
     async def process_spider_output_async(self, response, result, spider):
         async for request in result:
-            if not self._held(request, spider):
+            if not self._held(request):
                 yield request
 
-    def _held(self, request, spider) -> bool:
+    def _held(self, request) -> bool:
         """Whether `request` waits here: an article request while others wait or the scheduler is full."""
         if not isinstance(request, scrapy.Request) or not (self.count or self.queued() >= self.limit):
             return False
-        template = self._template(request, spider)
+        template = self._template(request)
         if template is None:
             return False
         if self.waiting and self.waiting[-1][0] is template:
@@ -157,26 +118,27 @@ class ListingBacklog:
         self.stats.max_value("newscrawl/listing/backlog_max", self.count)
         return True
 
-    def _template(self, request, spider) -> tuple | None:
-        """What the request shares with others (meta, priority, dont_filter, Referer), for a plain article
-        GET; None for anything else (never held)."""
-        if (getattr(request.callback, "__func__", None) is not getattr(type(spider), "parse_article", None)
+    def _template(self, request) -> tuple | None:
+        """What the request shares with others (callback, meta, priority, dont_filter, Referer), for a plain
+        article GET; None for anything else (never held)."""
+        if (request.meta.get("newscrawl_page") != "article" or request.callback is None
                 or request.method != "GET" or request.body or request.errback or request.cb_kwargs
                 or set(request.headers) - {b"Referer"}):
             return None
-        template = (request.meta, request.priority, request.dont_filter, request.headers.get(b"Referer"))
+        template = (request.callback, request.meta, request.priority, request.dont_filter,
+                    request.headers.get(b"Referer"))
         try:
-            key = (tuple(sorted(request.meta.items())), *template[1:])
+            key = (template[0], tuple(sorted(request.meta.items())), *template[2:])
         except TypeError:  # an unhashable meta value: kept as it is
             return template
         return self._templates.setdefault(key, template)
 
     def _schedule(self, count: int) -> int:
-        spider, done = self.crawler.spider, 0
+        done = 0
         while self.waiting and done < count:
-            (meta, priority, dont_filter, referer), urls = self.waiting[0]
+            (callback, meta, priority, dont_filter, referer), urls = self.waiting[0]
             self.crawler.engine.crawl(scrapy.Request(
-                urls.popleft(), callback=spider.parse_article, meta=dict(meta), priority=priority,
+                urls.popleft(), callback=callback, meta=dict(meta), priority=priority,
                 dont_filter=dont_filter, headers={b"Referer": referer} if referer else None))
             if not urls:
                 self.waiting.popleft()

@@ -1,24 +1,32 @@
-"""What every news site spider shares: crawl modes, argument checking, listing pages, error accounting.
+"""What spiders share. `BaseSpider` is the crawling every spider does (the site spiders and `generic`, which
+build on it side by side): arguments, each URL once, incremental skipping, resumption, feeds, parse errors,
+and the request meta that tells the middlewares what each request is. `NewsSpider` adds one site's crawl
+modes (rss, archive, ids, url), its archive walk and its listing pages (newscrawl.pages.listing).
 
-A CMS family subclasses `NewsSpider` and implements `extract_article`; a site subclasses its family and
-sets a few attributes (name, domains, base_url, paths, selector overrides). Selectors are data: CSS by
-default, XPath when the string starts with "/" or "(".
+A CMS family subclasses `NewsSpider` and names its article page (`page_class`, newscrawl.pages); a site
+subclasses its family and sets a few attributes (name, domains, base_url, paths, selector overrides,
+template versions). Selectors are data: CSS by default, XPath when the string starts with "/" or "("
+(newscrawl.parsing.selectors).
 """
 
 from __future__ import annotations
 
-import functools
 import re
 from datetime import date, timedelta
 from typing import Any, ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import scrapy
-from parsel import Selector, SelectorList
 
-from newscrawl.parsing.dates import jalali_str, parse_date_arg, parse_rfc822, to_tehran_iso
-from newscrawl.parsing.loaders import ArticleLoader
-from newscrawl.parsing.pageindex import PageIndex
+from newscrawl.items import ArticleItem
+from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, on_domain, rebase
+from newscrawl.pages.base import log_notes
+from newscrawl.pages.finish import NotAnArticle
+from newscrawl.pages.listing import ArchivePage, FeedPage, ListingLink
+from newscrawl.parsing.dates import jalali_str, parse_date_arg
+from newscrawl.parsing.selectors import sel
+
+__all__ = ["ArgumentError", "BaseSpider", "NewsSpider", "TemplateSpider", "on_domain", "sel"]
 
 MAX_IDS = 1_000_000
 
@@ -52,92 +60,234 @@ def parse_ids(spec: str) -> list[int]:
     return ids
 
 
-_DATE_LABEL = re.compile(r"^\s*[^0-9۰-۹٠-٩:]{1,30}:\s*")
+class BaseSpider(scrapy.Spider):
+    """What every newscrawl spider does to crawl, whatever it reads: arguments checked once (`ARGS`,
+    `check_args`), each URL requested once, articles already stored skipped before download (incremental),
+    a resumed crawl walked again, feeds read (newscrawl.pages.listing), article pages read by the spider's
+    `page_class` with parse errors counted, never raised.
+
+    A spider says which URLs, in which order, with which callback and page (`initial_requests`, its
+    callbacks, `page_class`, `news_code_from_url`, `site_of`); it tells the middlewares about each
+    request in its meta, never through its methods or attributes:
+
+    - `newscrawl_page`: the kind of page, "article", "listing" (an archive page), "feed" or "sitemap";
+    - `newscrawl_expect`: the selectors of what the callback reads on it, most telling first (the render
+      middleware's challenge and empty-shell check, and what Chromium waits for);
+    - `newscrawl_code_re`: on an article request, a pattern whose first matching group is the URL's news
+      code (the guard middleware skips an article redirected to a URL with another code).
+    """
+
+    ARGS: ClassVar[tuple[str, ...]] = ()
+    #: the article page of the family (newscrawl.pages); the site's page is it plus the site's data
+    page_class: ClassVar[type | None] = None
+    #: the root URL of the one site the spider reads (None: any site)
+    root: str | None = None
+    #: the domains a browser rendering a page may load from (newscrawl.downloadermiddlewares.rendering;
+    #: None: `allowed_domains`)
+    browser_domains: list[str] | None = None
+
+    def __init__(self, *args, **kwargs):
+        spider_kwargs = {k: v for k, v in kwargs.items() if k not in self.ARGS}
+        super().__init__(*args, **spider_kwargs)
+        self.options = self.check_args(**{k: v for k, v in kwargs.items() if k in self.ARGS})
+        #: hashes of the URLs requested in this process (see `request`): ~60 bytes each, not the ~370 of
+        #: a Persian-slugged URL; a 64-bit collision in one crawl is not a practical risk
+        self.seen: set[int] = set()
+        self.resumed = False
+        self.bypass_dupefilter = False
+        #: the selectors `newscrawl_expect` names, by kind of page (see the class docstring)
+        self.expect: dict[str, tuple[str, ...]] = {}
+
+    @classmethod
+    def from_crawler(cls, crawler, *args, **kwargs):
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        # JOBDIR persists the dupefilter; see `request` for why a resumable crawl goes around it
+        spider.bypass_dupefilter = bool(crawler.settings.get("JOBDIR")) and not crawler.settings.get(
+            "NEWSCRAWL_REDIS_URL")
+        return spider
+
+    # -- what each spider says -----------------------------------------------------------------------
+    @classmethod
+    def check_args(cls, **kwargs) -> dict[str, Any]:
+        """The spider arguments, checked: a dict with at least `mode` and `incremental`; ArgumentError with
+        a one-line message otherwise."""
+        raise NotImplementedError
+
+    def initial_requests(self):
+        """The crawl's first requests (None for one not made: a URL given twice)."""
+        raise NotImplementedError
+
+    def news_code_from_url(self, url: str) -> str | None:
+        raise NotImplementedError
+
+    def rebase(self, url: str) -> str:
+        """Where the crawl fetches a link it found (a spider reading a copy of a site points it there)."""
+        return url
+
+    def site_of(self, url: str) -> str:
+        """The `site` an article at `url` is stored under (incremental crawling asks the store by it)."""
+        return self.name
+
+    def article_page(self, response, **hints):
+        """The site's article page of a response (newscrawl.pages.site_page), with the crawl's hints."""
+        from newscrawl.pages import site_page
+
+        digits = self.settings.get("NEWSCRAWL_TEXT_DIGITS") if self.settings else None
+        return site_page(type(self), self.root).from_response(response, digits=digits or "keep", **hints)
+
+    def extract_article(self, response):
+        """The page's item, or None when the page says it is no article; what the page noticed (a date it
+        could not read, a news code unlike the URL's, an ignored canonical URL) is counted and logged."""
+        page = self.article_page(response)
+        try:
+            return ArticleItem(**page.to_item())
+        except NotAnArticle as exc:
+            self.crawler.stats.inc_value(f"newscrawl/{exc.stat}")
+            self.logger.info("%s: %s", exc, response.url)
+            return None
+        finally:
+            log_notes(page.notes, self.logger, self.crawler.stats)
+
+    # -- arguments ---------------------------------------------------------------------------------
+    @classmethod
+    def unknown_args(cls, kwargs) -> None:
+        """Unknown names are an ArgumentError (Scrapyd adds its own `_job`, which is allowed)."""
+        unknown = sorted(k for k in kwargs if k not in cls.ARGS and not k.startswith("_"))
+        if unknown:
+            raise ArgumentError(f"unknown argument {unknown[0]!r}; known: {', '.join(cls.ARGS)}")
+
+    @staticmethod
+    def incremental_arg(value: Any, default: bool) -> bool:
+        """`incremental=1|0`, `default` when not given."""
+        return default if value is None else _truthy(value, "incremental")
+
+    # -- crawl -----------------------------------------------------------------------------------------
+    async def start(self):
+        state = getattr(self, "state", None)  # set by Scrapy's SpiderState when JOBDIR is used
+        if state is not None:
+            self.resumed = bool(state.get("started"))
+            state["started"] = True
+        if self.resumed and not self.options["incremental"]:
+            # the lost queue is rebuilt by walking everything again: stored articles are skipped, as fetching
+            # them would change nothing (DedupPipeline drops them)
+            self.options["incremental"] = True
+            self.logger.info("resumed crawl: articles already stored are skipped before download")
+        for request in self.initial_requests():
+            if request is not None:
+                yield request
+
+    def page_meta(self, page: str, url: str) -> dict[str, Any]:
+        """The request meta that tells the middlewares what `url` is (see the class docstring)."""
+        meta: dict[str, Any] = {"newscrawl_page": page}
+        if self.expect.get(page):
+            meta["newscrawl_expect"] = self.expect[page]
+        if page == "article":
+            pattern = self.code_pattern(url)
+            if pattern:
+                meta["newscrawl_code_re"] = pattern
+        return meta
+
+    def code_pattern(self, url: str) -> str | None:
+        """The `newscrawl_code_re` of an article request for `url` (None: the guard compares whole URLs)."""
+        return None
+
+    def request(self, url: str, callback, page: str, meta: dict | None = None,
+                **kwargs) -> scrapy.Request | None:
+        """A request for a `page` ("article", "listing", "feed" or "sitemap"), once per URL per process.
+
+        With JOBDIR it bypasses the persisted dupefilter: after a crash the articles that were in
+        flight are neither queued nor stored, and a resumed crawl must be able to request them again.
+        Stored articles are skipped by the database (incremental mode) instead. A Redis fleet keeps
+        the shared dupefilter: it is what stops two workers fetching one URL."""
+        key = hash(url)
+        if key in self.seen or urlsplit(url).scheme not in ("http", "https"):  # javascript:, mailto:, data:
+            return None
+        self.seen.add(key)
+        return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter,
+                              meta={**self.page_meta(page, url), **(meta or {})}, **kwargs)
+
+    def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
+        """News codes already stored for `site` (default: this spider's name), for incremental crawling;
+        empty when there is no store. A database that stays unreachable (or a full disk) stops the crawl
+        here (newscrawl.extensions.halt) rather than killing a listing callback with a traceback."""
+        from scrapy.exceptions import CloseSpider
+
+        from newscrawl.db.store import StorageError, StorageFull, store_for
+        from newscrawl.extensions.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
+
+        store = store_for(self.crawler, create=False)
+        if store is None or store.engine is None or not codes:  # no storage in this crawl (`scrapy check`)
+            return set()
+        try:
+            return store.known_codes(site or self.name, codes)
+        except StorageError as exc:
+            reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
+            halt_for(self.crawler).stop(reason, str(exc))
+            raise CloseSpider(reason) from None
+
+    def new_links(self, urls: list[str]) -> list[str]:
+        """Each link once, in page order, without those to articles already stored (when incremental),
+        before downloading them: stored under (`site_of`, `news_code_from_url`). The database is asked
+        5,000 links at a time: a 100,000-link listing never builds one giant set or query
+        (newscrawl.spidermiddlewares.listings)."""
+        urls, size = list(dict.fromkeys(urls)), 5000
+        if not self.options["incremental"]:
+            return urls
+        fresh: list[str] = []
+        for start in range(0, len(urls), size):
+            chunk = urls[start:start + size]
+            keys = [(self.site_of(url), self.news_code_from_url(url)) for url in chunk]
+            by_site: dict[str, list[str]] = {}
+            for site, code in keys:
+                if code:
+                    by_site.setdefault(site, []).append(code)
+            known = {(site, code) for site, codes in by_site.items()
+                     for code in self.known_codes(codes, site)}
+            fresh.extend(url for url, key in zip(chunk, keys, strict=True) if key not in known)
+        self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
+        return fresh
+
+    def article_requests(self, links, **meta):
+        """Requests for article links (ListingLink: the URL and the listing's date for it, if any), each link
+        once, to `parse_article`. Beyond what the scheduler should hold, they wait in
+        newscrawl.spidermiddlewares.listings.ListingBacklog as short tuples."""
+        for url, date_ in dict.fromkeys(links):
+            extra = {"listing_date": date_, **meta} if date_ else meta
+            request = self.request(self.rebase(url), self.parse_article, "article", meta=extra)
+            if request is not None:
+                yield request
+
+    def feed_requests(self, response):
+        """The article requests of an RSS or Atom feed: its new links, pubDate/published kept as a fallback
+        date, marked `from_feed` (the generic spider takes a feed's page for an article)."""
+        links = FeedPage.from_response(response).links
+        self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(links))
+        if not links:
+            self.logger.warning("no article links in feed %s", response.url)
+        yield from self.article_requests(self.fresh(links), from_feed=True)
+
+    def fresh(self, links: list[ListingLink]) -> list[ListingLink]:
+        """`new_links` of listing links, each with the last date the listing gave its URL."""
+        dates: dict[str, str | None] = {}
+        for url, date_ in links:
+            if date_ or url not in dates:
+                dates[url] = date_
+        return [ListingLink(url, dates[url]) for url in self.new_links(list(dates))]
+
+    def article_items(self, response):
+        """The item of an article page, when it is one: a broken page never stops the crawl, it is counted
+        (`newscrawl/parse_errors`) and logged."""
+        try:
+            item = self.extract_article(response)
+        except Exception as exc:  # a broken page must never stop the crawl
+            self.crawler.stats.inc_value("newscrawl/parse_errors")
+            self.logger.error("cannot parse %s: %s: %s", response.url, type(exc).__name__, exc)
+            return
+        if item is not None:
+            yield item
 
 
-def on_domain(host: str, domains) -> bool:
-    """Whether `host` is one of `domains` or a subdomain of one (the one rule for every domain check)."""
-    return any(d and (host == d or host.endswith("." + d)) for d in domains)
-
-
-def strip_date_label(text: str) -> str:
-    """«تاریخ انتشار: ۲۱ تیر ۱۳۹۸ - ۱۷:۲۱» → the date as shown, without the label before its colon."""
-    return _DATE_LABEL.sub("", text or "", count=1)
-
-
-def sel(root: Selector | SelectorList, query: str, index: PageIndex | None = None,
-        first: bool = False) -> SelectorList:
-    """Run a site selector: XPath if it starts with '/' or '(' (or './'), else CSS.
-
-    A CSS group («.body, #newsMainBody, .khabar-matn») lists a site's template variants, most likely
-    first. Each part run by parsel costs a pass over the page, the largest cost of extraction, so with the
-    page's `index`: parts naming a class or id the page lacks are skipped unseen, and parts in the index's
-    subset are answered from it (see pageindex). With `first`, the parts are tried in order and the first
-    that matches wins (for one-element fields); without, every part counts, in page order."""
-    if not query:
-        return SelectorList([])
-    if query.startswith(("/", "(", "./")):
-        return root.xpath(query)
-    parts = _css_parts(query)
-    scope = getattr(root, "selector", root)  # a response: its parsed page
-    if index is None or not isinstance(scope, Selector):
-        return _css_group(root, parts, first)
-
-    def present(part: str) -> bool:
-        return all(index.has(kind, name) for kind, name in _names(part))
-
-    matched = []
-    for i, part in enumerate(parts):
-        if not present(part):
-            continue
-        found = index.select(scope, part)
-        if found is None:  # outside the index's subset: parsel answers from here on
-            rest = parts[i:] if first else parts
-            return _css_group(root, [p for p in rest if present(p)], first)
-        if found and first:
-            return found
-        if found:
-            matched.append(found)
-    if len(matched) > 1:  # several parts matched: XPath's union keeps page order
-        return _css_group(root, [p for p in parts if present(p)], False)
-    return matched[0] if matched else SelectorList([])
-
-
-def _css_group(root, parts: list[str], first: bool) -> SelectorList:
-    if not first:
-        group = ", ".join(parts)
-        return root.css(group) if group else SelectorList([])
-    for part in parts:
-        found = root.css(part)
-        if found:
-            return found
-    return SelectorList([])
-
-
-@functools.lru_cache(maxsize=1024)
-def _names(part: str) -> tuple[tuple[str, str], ...]:
-    """The classes (".", name) and ids ("#", name) a CSS selector requires: all must be on the page."""
-    bare = re.sub(r"\[[^\]]*\]|::?[\w-]+(\([^)]*\))?", "", part)
-    return tuple((kind, name) for kind, name in re.findall(r"([.#])([\w-]+)", bare))
-
-
-@functools.lru_cache(maxsize=1024)
-def _css_parts(query: str) -> tuple[str, ...]:
-    """A CSS selector group split at its top-level commas (none occur inside [..] or (..) here)."""
-    parts, depth, start = [], 0, 0
-    for i, ch in enumerate(query):
-        if ch in "[(":
-            depth += 1
-        elif ch in "])":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(query[start:i].strip())
-            start = i + 1
-    parts.append(query[start:].strip())
-    return tuple(p for p in parts if p)
-
-
-class NewsSpider(scrapy.Spider):
+class NewsSpider(BaseSpider):
     """Base of all site spiders. Spider arguments (all optional):
 
     mode=rss|archive|ids|url (inferred from the other arguments when absent), since/until (archive;
@@ -166,25 +316,24 @@ class NewsSpider(scrapy.Spider):
     #: (newscrawl.downloadermiddlewares.rendering); other pages are rendered only when they come back as a challenge or shell
     render: ClassVar[frozenset[str]] = frozenset()
     #: a closing line that is not article text
-    signoff_re: ClassVar[str] = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
+    signoff_re: ClassVar[str] = SIGNOFF_RE
     #: a "read more" box inside the body links elsewhere (Khabaronline's «بیشتر بخوانید:»)
-    read_more_re: ClassVar[str] = r"\s*(بیشتر بخوانید|بخوانید|پیشنهاد ما|مطالب مرتبط)\s*:"
+    read_more_re: ClassVar[str] = READ_MORE_RE
+    #: template variants by date: ((until ISO date, selector overrides), ..., (None, today's overrides));
+    #: a page is read with the variant of its own date (newscrawl.pages.article)
+    template_versions: ClassVar[tuple[tuple[str | None, dict[str, str]], ...]] = ()
 
     ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental")
 
     def __init__(self, *args, **kwargs):
-        spider_kwargs = {k: v for k, v in kwargs.items() if k not in self.ARGS}
-        super().__init__(*args, **spider_kwargs)
-        self.options = self.check_args(**{k: v for k, v in kwargs.items() if k in self.ARGS})
+        super().__init__(*args, **kwargs)
         self.root = self.options["base_url"] or self.base_url
         hosts = {urlsplit(self.root).hostname or ""} | set(getattr(self, "allowed_domains", None) or [])
         self.allowed_domains = sorted(h for h in hosts if h)
+        if self.options["base_url"]:  # a copy of the site: the browser never loads from the real one
+            self.browser_domains = [urlsplit(self.root).hostname or ""]
         self.sel_map = self.selector_map()
-        #: hashes of the URLs requested in this process (see `request`): ~60 bytes each, not the ~370 of
-        #: a Persian-slugged URL; a 64-bit collision in one crawl is not a practical risk
-        self.seen: set[int] = set()
-        self.resumed = False
-        self.bypass_dupefilter = False
+        self.expect = {"listing": self.expected("archive_links"), "article": self.expected("body", "title")}
         #: archive mode: which days earlier runs completed (newscrawl.db.ranges), set when the crawl starts
         self.walk = None
 
@@ -193,13 +342,11 @@ class NewsSpider(scrapy.Spider):
         """The family's selectors with the site's overrides on top (an instance keeps it as `sel_map`)."""
         return {**cls.selectors, **cls.selector_overrides}
 
-    @classmethod
-    def from_crawler(cls, crawler, *args, **kwargs):
-        spider = super().from_crawler(crawler, *args, **kwargs)
-        # JOBDIR persists the dupefilter; see `request` for why a resumable crawl goes around it
-        spider.bypass_dupefilter = bool(crawler.settings.get("JOBDIR")) and not crawler.settings.get(
-            "NEWSCRAWL_REDIS_URL")
-        return spider
+    def expected(self, *keys: str) -> tuple[str, ...]:
+        """The selectors of `keys` the site has, for `newscrawl_expect`; none when it lacks the first (then
+        only a challenge's markers tell a page is not what the callback reads)."""
+        found = [self.sel_map.get(key) for key in keys]
+        return tuple(q for q in found if q) if found[0] else ()
 
     # -- arguments ---------------------------------------------------------------------------------
     @classmethod
@@ -218,9 +365,7 @@ class NewsSpider(scrapy.Spider):
     def check_args(cls, **kwargs) -> dict[str, Any]:
         """Validate spider arguments; raise ArgumentError with a one-line message. Unknown names are
         rejected by the crawl command (Scrapyd adds its own `_job`, which is allowed)."""
-        unknown = sorted(k for k in kwargs if k not in cls.ARGS and not k.startswith("_"))
-        if unknown:
-            raise ArgumentError(f"unknown argument {unknown[0]!r}; known: {', '.join(cls.ARGS)}")
+        cls.unknown_args(kwargs)
         opts: dict[str, Any] = dict.fromkeys(cls.ARGS)
         opts.update({k: v for k, v in kwargs.items() if k in cls.ARGS and v not in (None, "")})
         mode = opts["mode"]
@@ -241,7 +386,7 @@ class NewsSpider(scrapy.Spider):
             host = urlsplit(opts["url"]).hostname or ""
             known = set(getattr(cls, "allowed_domains", None) or []) | {
                 urlsplit(opts["base_url"] or cls.base_url).hostname or ""}
-            if cls.name != "generic" and not on_domain(host, known):
+            if not on_domain(host, known):
                 raise ArgumentError(f"url: {opts['url']!r} is not on {cls.name} ({', '.join(sorted(known))})")
         elif opts["url"]:
             raise ArgumentError(f"url is only for mode=url, not mode={mode}")
@@ -264,9 +409,7 @@ class NewsSpider(scrapy.Spider):
             opts["since"], opts["until"] = since, until
         elif opts["since"] or opts["until"]:
             raise ArgumentError(f"since/until are only for mode=archive, not mode={mode}")
-        default_incremental = mode in ("rss", "archive")
-        opts["incremental"] = (default_incremental if opts["incremental"] is None
-                               else _truthy(opts["incremental"], "incremental"))
+        opts["incremental"] = cls.incremental_arg(opts["incremental"], default=mode in ("rss", "archive"))
         if opts["service"] is not None and not re.fullmatch(r"[\w-]+", str(opts["service"])):
             raise ArgumentError(f"service: {opts['service']!r} is not a service id")
         return opts
@@ -277,20 +420,14 @@ class NewsSpider(scrapy.Spider):
 
     def rebase(self, url: str) -> str:
         """Point an absolute link on the real site at the overridden base_url (local test site)."""
-        if not self.options["base_url"]:
-            return url
-        parts = urlsplit(url)
-        real = urlsplit(self.base_url)
-        host = parts.hostname or ""
-        real_host = (real.hostname or "").removeprefix("www.")
-        if host and on_domain(host, [real_host]):
-            base = urlsplit(self.root)
-            return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
-        return url
+        return rebase(url, self.base_url, self.root) if self.options["base_url"] else url
 
     def news_code_from_url(self, url: str) -> str | None:
         m = re.search(self.article_url_re, url)
         return m.group(1) if m else None
+
+    def code_pattern(self, url: str) -> str:
+        return self.article_url_re
 
     def archive_urls(self, since: date, until: date):
         """First listing page(s) of the archive: one URL for the range, or one per day when the
@@ -308,20 +445,10 @@ class NewsSpider(scrapy.Spider):
 
     # -- crawl -----------------------------------------------------------------------------------------
     async def start(self):
-        state = getattr(self, "state", None)  # set by Scrapy's SpiderState when JOBDIR is used
-        if state is not None:
-            self.resumed = bool(state.get("started"))
-            state["started"] = True
-        if self.resumed and not self.options["incremental"]:
-            # the lost queue is rebuilt by walking everything again: stored articles are skipped, as fetching
-            # them would change nothing (DedupPipeline drops them)
-            self.options["incremental"] = True
-            self.logger.info("resumed crawl: articles already stored are skipped before download")
-        if self.options["mode"] == "archive":
+        if self.options["mode"] == "archive":  # before the first listing page: it may stop the walk
             self.walk = self.open_walk()
-        for request in self.initial_requests():
-            if request is not None:
-                yield request
+        async for request in super().start():
+            yield request
 
     def open_walk(self):
         """The archive's completeness records (newscrawl.db.ranges): where an all-known page may stop the walk."""
@@ -339,31 +466,18 @@ class NewsSpider(scrapy.Spider):
         walk.open(engine)
         return walk
 
-    def request(self, url: str, callback, **kwargs) -> scrapy.Request | None:
-        """A request, once per URL per process.
-
-        With JOBDIR it bypasses the persisted dupefilter: after a crash the articles that were in
-        flight are neither queued nor stored, and a resumed crawl must be able to request them again.
-        Stored articles are skipped by the database (incremental mode) instead. A Redis fleet keeps
-        the shared dupefilter: it is what stops two workers fetching one URL."""
-        key = hash(url)
-        if key in self.seen or urlsplit(url).scheme not in ("http", "https"):  # javascript:, mailto:, data:
-            return None
-        self.seen.add(key)
-        return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter, **kwargs)
-
     def initial_requests(self):
         mode, opts = self.options["mode"], self.options
         if mode == "rss":
             path = self.service_rss_path.format(service=opts["service"]) if (
                 opts["service"] and self.service_rss_path) else self.rss_path
-            yield self.request(self.site_url(path), self.parse_rss)
+            yield self.request(self.site_url(path), self.parse_rss, "feed")
         elif mode == "archive":
             from newscrawl.db.ranges import FIRST, LISTING, listing_keys
 
             keys = listing_keys(opts["since"], opts["until"], self.archive_per_day)
             for url, key in zip(self.archive_urls(opts["since"], opts["until"]), keys, strict=True):
-                yield self.request(url, self.parse_archive, meta={LISTING: key, FIRST: True})
+                yield self.request(url, self.parse_archive, "listing", meta={LISTING: key, FIRST: True})
         elif mode == "ids":
             codes = [str(i) for i in opts["ids"]]
             known = self.known_codes(codes) if opts["incremental"] else set()  # on when resumed (start)
@@ -371,98 +485,40 @@ class NewsSpider(scrapy.Spider):
                 self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(known))
             for code in codes:
                 if code not in known:
-                    yield self.request(self.site_url(self.article_path.format(id=code)), self.parse_article)
+                    yield self.request(self.site_url(self.article_path.format(id=code)), self.parse_article,
+                                       "article")
         else:
-            yield self.request(self.rebase(opts["url"]), self.parse_article)
-
-    def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
-        """News codes already stored for `site` (default: this spider's name), for incremental crawling;
-        empty when there is no store. A database that stays unreachable (or a full disk) stops the crawl
-        here (newscrawl.extensions.halt) rather than killing a listing callback with a traceback."""
-        from scrapy.exceptions import CloseSpider
-
-        from newscrawl.db.store import StorageError, StorageFull, store_for
-        from newscrawl.extensions.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
-
-        store = store_for(self.crawler, create=False)
-        if store is None or store.engine is None or not codes:  # no storage in this crawl (`scrapy check`)
-            return set()
-        try:
-            return store.known_codes(site or self.name, codes)
-        except StorageError as exc:
-            reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
-            halt_for(self.crawler).stop(reason, str(exc))
-            raise CloseSpider(reason) from None
-
-    def new_links(self, urls: list[str]) -> list[str]:
-        """Each link once, in page order, without those to articles already stored (when incremental),
-        before downloading them. The database is asked 5,000 links at a time: a 100,000-link listing never
-        builds one giant set or query (newscrawl.spidermiddlewares.listings)."""
-        urls, size = list(dict.fromkeys(urls)), 5000
-        if not self.options["incremental"]:
-            return urls
-        fresh: list[str] = []
-        for start in range(0, len(urls), size):
-            chunk = urls[start:start + size]
-            codes = [self.news_code_from_url(url) for url in chunk]
-            known = self.known_codes([c for c in codes if c])
-            fresh.extend(url for url, code in zip(chunk, codes, strict=True) if code not in known)
-        self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
-        return fresh
-
-    def article_requests(self, urls, meta_dates: dict[str, str] | None = None):
-        """Requests for article links found on a listing page (RSS, archive), each link once. Beyond what
-        the scheduler should hold, they wait in newscrawl.spidermiddlewares.listings.ListingBacklog as short tuples."""
-        for url in dict.fromkeys(urls):
-            meta = {"listing_date": meta_dates[url]} if meta_dates and meta_dates.get(url) else {}
-            request = self.request(self.rebase(url), self.parse_article, meta=meta)
-            if request is not None:
-                yield request
+            yield self.request(self.rebase(opts["url"]), self.parse_article, "article")
 
     def parse_rss(self, response):
-        """Article links of an RSS or Atom feed; pubDate/published kept as a fallback date, and the
-        requests marked `from_feed` (the generic spider takes a feed's page for an article).
+        """Article links of an RSS or Atom feed (`feed_requests`).
 
         @path rss
         @returns requests 1
         """
-        response.selector.remove_namespaces()
-        urls, dates = [], {}
-        for entry in response.xpath("//item | //entry"):
-            link = (entry.xpath("link/text()").get() or entry.xpath(
-                'link[not(@rel) or @rel="alternate"]/@href').get() or entry.xpath("guid/text()").get() or "").strip()
-            if not link:
-                continue
-            url = response.urljoin(link)
-            urls.append(url)
-            stamp = entry.xpath("pubDate/text() | published/text() | updated/text()").get()
-            published = parse_rfc822((stamp or "").strip())
-            if published:
-                dates[url] = to_tehran_iso(published)
-        self.crawler.stats.inc_value("newscrawl/listing/rss_links", len(urls))
-        if not urls:
-            self.logger.warning("no article links in feed %s", response.url)
-        for request in self.article_requests(self.new_links(urls), dates):
-            request.meta["from_feed"] = True
-            yield request
+        yield from self.feed_requests(response)
 
     def parse_archive(self, response):
-        """Article links of an archive page, then the next page.
+        """Article links of an archive page (newscrawl.pages.listing.ArchivePage), then the next page.
 
         @path archive
         @returns requests 1
         """
-        from newscrawl.spidermiddlewares.listings import listing_links
+        from newscrawl.db.ranges import FIRST, LISTING, PASSED
 
-        links = listing_links(self, response)  # a huge page is scanned, not parsed
-        links = [u for u in links if self.news_code_from_url(u)]
+        page = ArchivePage.from_response(response, links_selector=self.sel_map["archive_links"],
+                                         next_selector=self.sel_map.get("archive_next", ""),
+                                         scan_bytes=self.settings.getint("NEWSCRAWL_LISTING_STREAM_BYTES"))
+        found = page.links  # a huge page is scanned, not parsed
+        if page.scanned:
+            self.crawler.stats.inc_value("newscrawl/listing/scanned")
+            self.logger.info("scanned %s without a tree: %d links in %.1f MB", response.url, len(found),
+                             len(response.body) / 2**20)
+        links = [link.url for link in found if self.news_code_from_url(link.url)]
         self.crawler.stats.inc_value("newscrawl/listing/archive_pages")
         self.crawler.stats.inc_value("newscrawl/listing/archive_links", len(links))
         fresh = self.new_links(links)
-        yield from self.article_requests(fresh)
-        next_href = sel(response, self.sel_map.get("archive_next", "")).get()
-        from newscrawl.db.ranges import FIRST, LISTING, PASSED
-
+        yield from self.article_requests(ListingLink(url) for url in fresh)
         listing, passed = response.meta.get(LISTING), tuple(response.meta.get(PASSED, ()))
         if self.walk is not None:
             passed = self.walk.page(listing, map(self.news_code_from_url, links), passed,
@@ -474,13 +530,13 @@ class NewsSpider(scrapy.Spider):
             # the crash may be further back)
             self.logger.info("archive page %s is all known; not paginating further", response.url)
             self.crawler.stats.inc_value("newscrawl/incremental/archive_stopped")
-        elif next_href and links:
+        elif page.next_page and links:
             if all_known:  # its days are not all recorded complete: an earlier run may have left holes
                 self.crawler.stats.inc_value("newscrawl/incremental/archive_walked_on")
             # after this page's articles: otherwise Scrapy's last-in-first-out queue reads every listing
             # page first and holds every article request of the archive in memory at once
-            request = self.request(self.rebase(response.urljoin(next_href.strip())), self.parse_archive,
-                                   priority=-1, meta={LISTING: listing, PASSED: passed})
+            request = self.request(self.rebase(page.next_page), self.parse_archive, "listing", priority=-1,
+                                   meta={LISTING: listing, PASSED: passed})
             if request is not None:
                 yield request
 
@@ -491,110 +547,9 @@ class NewsSpider(scrapy.Spider):
         @returns items 1 1
         @scrapes site news_code url title body published_at_raw
         """
-        try:
-            item = self.extract_article(response)
-        except Exception as exc:  # a broken page must never stop the crawl
-            self.crawler.stats.inc_value("newscrawl/parse_errors")
-            self.logger.error("cannot parse %s: %s: %s", response.url, type(exc).__name__, exc)
-            return
-        if item is not None:
-            yield item
-
-    def new_loader(self, response) -> ArticleLoader:
-        digits = self.settings.get("NEWSCRAWL_TEXT_DIGITS", "keep") if self.settings else "keep"
-        loader = ArticleLoader(response=response, digits=digits)
-        loader.add_value("site", self.name)
-        return loader
-
-    def extract_article(self, response):
-        raise NotImplementedError
+        yield from self.article_items(response)
 
 
 class TemplateSpider(NewsSpider):
-    """A family whose pages are read with a selector map (`selectors`, overridden per site).
-
-    Keys: container, title, kicker, lead, lead_drop, body, body_drop, news_code, date, date_drop,
-    category, tags, images, archive_links, archive_next. JSON-LD/OpenGraph fill what the template lacks
-    and give a machine-readable date that the Dates pipeline uses as a cross-check and fallback.
-    """
-
-    def extract_article(self, response):
-        from newscrawl.downloadermiddlewares.responses import page_index
-        from newscrawl.parsing import htmltext as html  # local: keeps spider import light for `scrapy list`
-        from newscrawl.parsing import metadata
-
-        s = self.sel_map
-        whole = response.selector  # in a crawl a PageResponse's: parsed once, from the bytes
-        index = page_index(response)
-        scope = sel(whole, s["container"], index, first=True)[:1] if s.get("container") else None
-        page = scope[0] if scope else whole
-        ld = metadata.jsonld_article(response)
-        loader = self.new_loader(response)
-        body = sel(page, s["body"], index, first=True)[:1]
-        if body:
-            paragraphs = html.paragraphs(body[0], s.get("body_drop"))
-            paragraphs = [p for p in paragraphs if not re.match(self.read_more_re, p)]
-            while paragraphs and re.fullmatch(self.signoff_re, paragraphs[-1].strip()):
-                paragraphs.pop()  # «انتهای پیام» and the like close the article; they are not text
-            loader.add_value("body", paragraphs)
-        for field in ("title", "kicker", "lead"):
-            nodes = sel(page, s.get(field, ""), index, first=True)[:1]
-            text = html.text_of(nodes, s.get(f"{field}_drop"))
-            if text:
-                loader.add_value(field, text)
-        if not loader.get_output_value("title"):
-            loader.add_value("title", metadata.ld_text(ld, "headline") or metadata.meta(response, "og:title"))
-        if not loader.get_output_value("lead"):
-            loader.add_value("lead", metadata.ld_text(ld, "description"))
-        code_text = html.text_of(sel(page, s.get("news_code", ""), index, first=True), s.get("news_code_drop"))
-        url_code = self.news_code_from_url(response.url)
-        loader.add_value("news_code", code_text or None)
-        loader.add_value("news_code", url_code)
-        code = loader.get_output_value("news_code")
-        if code and url_code and code != url_code:
-            self.crawler.stats.inc_value("newscrawl/news_code_mismatch")
-            self.logger.warning("news code %s on page differs from URL %s", code, response.url)
-        loader.add_value("url", self.canonical_url(response, code))
-        raw_date = strip_date_label(html.text_of(sel(page, s.get("date", ""), index, first=True),
-                                                 s.get("date_drop")))
-        loader.add_value("published_at_raw", raw_date or None)
-        loader.add_value("published_at_meta", metadata.ld_text(ld, "datePublished")
-                         or metadata.meta(response, "article:published_time", "datePublished")
-                         or response.meta.get("listing_date"))
-        section = metadata.meta(response, "article:section")
-        loader.add_value("category", sel(page, s.get("category", ""), index).getall()
-                         or (re.split(r"\s*[>»/]\s*", section) if section else [])
-                         or sel(page, s.get("category_fallback", ""), index).getall()
-                         or metadata.ld_list(ld, "articleSection"))
-        loader.add_value("tags", sel(page, s.get("tags", ""), index).getall() or metadata.ld_list(ld, "keywords"))
-        loader.add_value("images", sel(page, s.get("images", ""), index).getall())
-        return loader.load_item()
-
-    def canonical_url(self, response, code: str | None) -> str:
-        """The article's stable URL: rel=canonical when it names the same news code, else the short
-        `article_path` form (slug-less, so /fa/news/1 and /fa/news/1/slug are one article).
-
-        A canonical that is no absolute http(s) URL («javascript:…//www.tabnak.ir/fa/news/1») or is longer
-        than MAX_URL_LENGTH is ignored and counted as `newscrawl/url/unsafe_canonical`; one off the site's
-        domains, or on the site's host at another port, as `newscrawl/url/offsite_canonical`."""
-        import logging
-
-        from newscrawl.parsing.sanitize import clean_url
-
-        canonical = response.xpath('descendant::link[@rel="canonical"]/@href').get()
-        if canonical and code and self.news_code_from_url(canonical) == code:
-            url, problem = clean_url(self.rebase(response.urljoin(canonical.strip())))
-            if url:
-                parts, root = urlsplit(url), urlsplit(self.root)
-                ports = [p.port or {"http": 80, "https": 443}[p.scheme] for p in (parts, root)]
-                if on_domain(parts.hostname, self.allowed_domains) and (
-                        ports[0] == ports[1] or parts.port is root.port is None):
-                    return url
-                problem = "offsite"
-            kind = "offsite" if problem == "offsite" else "unsafe"
-            self.crawler.stats.inc_value(f"newscrawl/url/{kind}_canonical")
-            level = logging.WARNING if kind == "unsafe" else logging.INFO  # an off-site one is harmless
-            self.logger.log(level, "ignored the %s rel=canonical of %s (%s)", kind, response.url, problem)
-        if code and self.article_path:
-            return self.site_url(self.article_path.format(id=code))
-        return response.url
+    """A family whose pages are read with a selector map (`selectors`, overridden per site): its
+    `page_class` is a newscrawl.pages.article.TemplateArticlePage, which lists the keys."""

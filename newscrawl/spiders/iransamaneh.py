@@ -1,6 +1,7 @@
 """IranSamaneh CMS family (Tabnak, YJC, Asriran, ...): one selector map for the template variants in
 SELECTORS.md §1-2. Sites live in `sites.py`."""
 
+from newscrawl.pages.article import IranSamanehArticlePage
 from newscrawl.spiders.base import TemplateSpider
 
 #: labels and the other calendar inside date/code boxes (`.fa_date` is a <sapn>: select by class)
@@ -9,6 +10,7 @@ _LABELS = ".news_title, .news_nav_title, .en_date"
 
 class IranSamanehSpider(TemplateSpider):
     family = "iransamaneh"
+    page_class = IranSamanehArticlePage
     rss_path = "/fa/rss/allnews"
     service_rss_path = "/fa/rss/{service}"
     archive_path = "/fa/archive?rpp=100&from_date={since}&to_date={until}"

@@ -3,11 +3,13 @@
 Nastooh archives list one day per page (`/archive?...&dy=&mn=&yr=`), so archive mode walks the days.
 The news code is in the URL and in `meta[property="nastooh:code"]`."""
 
+from newscrawl.pages.article import NastoohArticlePage
 from newscrawl.spiders.base import TemplateSpider
 
 
 class NastoohSpider(TemplateSpider):
     family = "nastooh"
+    page_class = NastoohArticlePage
     rss_path = "/rss"
     service_rss_path = "/rss/tp/{service}"
     archive_per_day = True

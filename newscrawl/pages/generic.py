@@ -1,0 +1,353 @@
+"""The generic article page: any news site, without a selector map (`scrapy crawl generic`, and
+`scrapy extract` / `newscrawl.extract()` for a page of a site newscrawl has no spider for).
+
+Why: most Persian news sites have no family in newscrawl, yet their articles should come out in the same
+schema, with the same Jalali date handling and checks. Fields come from the page's machine-readable
+metadata (JSON-LD NewsArticle, OpenGraph, article:* and itemprop meta), the body from trafilatura, and
+the date, when no metadata gives one, from a Jalali date in the visible text.
+
+trafilatura deletes every character that is not printable (every ZWNJ, and a private-use placeholder
+too) wherever it cleans text: in its text output, and in the body its fallback extractors and baseline
+produce. Its main extractor's tree keeps them, so the body is read from the tree, and each ZWNJ is
+swapped for a printable placeholder absent from the page (a runic letter) before extraction and swapped
+back after, for the fallback paths. Boxes named comment, related, ad, poll, share or caption are pruned
+first: trafilatura keeps, for example, Tabnak's comment-policy line under the article.
+
+The item's `site` is the page's registered domain («tabnak.ir»), not "generic": dedup is by (site,
+news_code), so one site's articles share a key space whichever generic crawl found them, and never mix
+with a site spider's (`tabnak`). `news_code` is the URL's numeric id, else a hash of the URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from functools import cached_property
+from urllib.parse import urlsplit
+
+import lxml.html
+from w3lib.url import canonicalize_url
+
+from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, ArticlePage
+from newscrawl.pages.base import field
+from newscrawl.pages.finish import NotAnArticle, publication_date
+from newscrawl.parsing import loaders, metadata
+from newscrawl.parsing.dates import parse_iso, parse_jalali
+from newscrawl.parsing.htmltext import parse_page, strip_date_label, xml_text
+from newscrawl.parsing.sanitize import clean_url
+from newscrawl.parsing.text import normalize
+
+ZWNJ = "\u200c"
+#: printable, never in Persian news text; the first one absent from the page is used
+PLACEHOLDERS = ("\u16a0", "\u16a1", "\u16a2", "\u16a3")
+#: class/id words of boxes that are not the article (matched as whole words between - and _)
+JUNK_WORDS = (r"comments?|related|relateds|ads?|advs?|advert\w*|banner\w*|polls?|survey|share|sharing|social"
+              r"|caption")
+_JUNK_XPATH = (
+    '//*[re:test(concat(" ", @class, " ", @id, " "), '
+    f'"[\\s_-]({JUNK_WORDS})[\\s_-]", "i")][not(.//h1 or .//article or .//*[@itemprop="articleBody"])]'
+)
+_RE_NS = {"re": "http://exslt.org/regular-expressions"}
+#: a short line that does not end a sentence: above the body, it is a kicker, a label or a dateline
+_HEADER_LINE = re.compile(r".{0,60}[^.!?؟»\")]")
+#: a numeric id in the URL: a whole path segment of 5+ digits (an extension such as .html allowed)
+
+_tld = None
+
+
+def registered_domain(host: str) -> str:
+    """«www.tabnak.ir» → «tabnak.ir» (public suffix list, bundled snapshot only); an IP stays itself.
+    ASCII always, so `site` fits the item schema."""
+    global _tld
+    import tldextract
+
+    if _tld is None:
+        _tld = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+    host = (host or "").lower().rstrip(".")
+    parts = _tld(host)
+    domain = parts.top_domain_under_public_suffix or host
+    try:
+        return domain.encode("idna").decode("ascii")  # a Persian domain name as its ASCII (xn--) form
+    except UnicodeError:
+        return domain
+
+
+#: the news code in a URL: the last path segment of 5+ digits (an extension such as .html allowed), else the
+#: first query value of 5+ digits. One pattern, so the guard's redirect check (request meta
+#: `newscrawl_code_re`, set by the generic spider) reads codes exactly as `url_news_code` does.
+CODE_RE = (r"(?i)^[a-z][a-z0-9+.-]*://[^/?#]*(?:/[^?#]*)?/([0-9]{5,})(?:\.[a-z]{2,5})?(?=[/?#]|$)"
+           r"|^[^?#]*\?(?:[^#&]*&)*?[^=&#]*=([0-9]{5,})(?=[&#]|$)")
+_CODE = re.compile(CODE_RE)
+
+
+def url_news_code(url: str) -> str | None:
+    """The URL's numeric news code (CODE_RE): «/fa/news/818242/slug» → 818242, «?id=818242» → 818242."""
+    m = _CODE.search(url)
+    return (m.group(1) or m.group(2)) if m else None
+
+
+def url_hash_code(url: str) -> str:
+    """A stable code for a URL without a numeric id: the first 12 hex digits of the SHA-1 of the URL
+    without scheme, «www.» and fragment (query sorted), as a decimal number."""
+    canonical = canonicalize_url(url, keep_fragments=False)
+    parts = urlsplit(canonical)
+    key = (parts.hostname or "").removeprefix("www.") + parts.path + ("?" + parts.query if parts.query else "")
+    return str(int(hashlib.sha1(key.encode()).hexdigest()[:12], 16))
+
+
+def news_code_for(url: str) -> str:
+    return url_news_code(url) or url_hash_code(url)
+
+
+def _split_tags(value: str | None) -> list[str]:
+    """«ايران,انگليس،نفتکش» → three tags (Latin or Persian commas)."""
+    return [v.strip() for v in re.split(r"[,،]", value or "") if v.strip()]
+
+
+def body_paragraphs(tree, fast: bool = False) -> tuple[list[str], list[str]]:
+    """(paragraphs, image URLs) of the article in an lxml tree (which is changed), by trafilatura, ZWNJs
+    kept. fast: skip trafilatura's fallback extractors (about 40% quicker, a little less precise)."""
+    import trafilatura
+
+    # the headline is read from the metadata, and junk boxes are never text
+    for node in [*tree.xpath("//h1"), *tree.xpath(_JUNK_XPATH, namespaces=_RE_NS)]:
+        _drop(node)
+    text = "".join(tree.itertext())
+    mark = next((c for c in PLACEHOLDERS if c not in text), None)
+    if mark is None:  # cannot protect the ZWNJs: better no body than a misspelt one
+        return [], []
+    for node in tree.iter():
+        if isinstance(node.tag, str) and node.text and ZWNJ in node.text:  # not a comment's own text
+            node.text = xml_text(node.text.replace(ZWNJ, mark))
+        if node.tail and ZWNJ in node.tail:
+            node.tail = xml_text(node.tail.replace(ZWNJ, mark))
+    doc = trafilatura.bare_extraction(tree, with_metadata=False, include_comments=False,
+                                      include_tables=False, include_images=True, fast=fast)
+    if doc is None or doc.body is None:
+        return [], []
+    paragraphs: list[str] = []
+    _blocks(doc.body, paragraphs)
+    paragraphs = [p.replace(mark, ZWNJ) for p in paragraphs]
+    images = [g.get("src") for g in doc.body.iter("graphic") if g.get("src")]
+    return paragraphs, images
+
+
+def _drop(node) -> None:
+    """Remove an element, keeping the text that follows it («<p>a <span class=share>…</span> b</p>»)."""
+    parent = node.getparent()
+    if parent is None:
+        return
+    if node.tail:
+        previous = node.getprevious()
+        if previous is not None:
+            previous.tail = xml_text((previous.tail or "") + node.tail)
+        else:
+            parent.text = xml_text((parent.text or "") + node.tail)
+    parent.remove(node)
+
+
+
+#: trafilatura's output elements that hold one paragraph each
+_PARAGRAPH_TAGS = frozenset({"p", "head", "item", "quote", "code"})
+
+
+def _blocks(node, out: list[str]) -> None:
+    """Paragraph texts of trafilatura's body tree: it nests <p> in <div>s and <item>s in <list>s."""
+    for child in node:
+        if not isinstance(child.tag, str) or child.tag == "graphic":
+            continue
+        if child.tag in _PARAGRAPH_TAGS or not any(
+                isinstance(c.tag, str) and c.tag in _PARAGRAPH_TAGS for c in child.iterdescendants()):
+            out.append("".join(child.itertext()))
+        else:
+            _blocks(child, out)
+
+
+def visible_jalali_date(page, title: str | None = None) -> str | None:
+    """The short visible text nearest the headline's <h1> that is a Jalali date (ties: the one after it).
+
+    Only a fallback for pages whose metadata has no date. Short texts only (80 characters), so a date
+    mentioned in the body («در تاریخ ۱۲ تیر ...») is not taken for the publication date; nearest the
+    headline, so neither the site header's «today» nor a comment's date is. Without an <h1>, the first.
+    """
+    root = page.root
+    h1s = root.xpath("//h1")
+    heading = next((h for h in h1s if title and normalize(" ".join(h.itertext())) == title),
+                   h1s[0] if len(h1s) else None)
+    texts = root.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+    anchor, dates, index = None, [], 0
+    for node in texts:
+        text = normalize(node)
+        if not text:
+            continue  # whitespace between tags is no distance
+        index += 1
+        parent = node.getparent()
+        if anchor is None and heading is not None and (parent is heading or heading in parent.iterancestors()):
+            anchor = index
+        if len(text) <= 80 and parse_jalali(text) is not None:
+            dates.append((index, strip_date_label(text)))
+    if not dates:
+        return None
+    if anchor is None:
+        return dates[0][1]
+    return min(dates, key=lambda found: (abs(found[0] - anchor), found[0] < anchor))[1]
+
+
+
+class GenericArticlePage(ArticlePage):
+    """An article page of any site, each field chosen as docs' «The generic spider» lists. `to_item()` raises
+    NotAnArticle for a page that is not an article (`looks_like_article`). `fast` skips
+    trafilatura's fallback extractors (setting NEWSCRAWL_GENERIC_FAST)."""
+
+    signoff_re = SIGNOFF_RE
+    read_more_re = READ_MORE_RE
+
+    def __init__(self, *args, fast: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fast = fast
+
+    def to_item(self) -> dict:
+        if not self.looks_like_article():
+            raise NotAnArticle("not an article page (no article metadata, no date with a news id)",
+                               "dropped/not_article")
+        return super().to_item()
+
+    @cached_property
+    def ld(self) -> dict:
+        return metadata.jsonld_article(self.selector)
+
+    @cached_property
+    def published(self) -> str | None:
+        """The publication date the metadata states (ISO, or Jalali text in a meta tag: Tabnak's)."""
+        return metadata.published_date(self.selector, self.ld)
+
+    @field
+    def site(self) -> str:
+        return registered_domain(urlsplit(self.url_field).hostname or "")
+
+    @field(cached=True)
+    def news_code(self) -> str:
+        url = self.url_field
+        return url_news_code(url) or url_news_code(self.page_url) or url_hash_code(url)
+
+    @field
+    def url(self) -> str:
+        return self.url_field
+
+    @field(cached=True)
+    def title(self) -> str | None:
+        return loaders.join_text([metadata.headline(self.selector, self.ld)], self.digits)
+
+    @field
+    def kicker(self) -> None:
+        return None
+
+    @field(cached=True)
+    def lead(self) -> str | None:
+        lead = (metadata.ld_text(self.ld, "description") or metadata.meta(self.selector, "og:description")
+                or metadata.meta(self.selector, "description"))
+        return loaders.join_text([lead], self.digits)
+
+    @field(cached=True)
+    def body(self) -> str | None:
+        return loaders.paragraphs(self.clean_body(self.extracted[0]), self.digits)
+
+    @field
+    def published_at(self) -> str | None:
+        return publication_date(self.published_at_raw, self.machine_date, self.url_field, self.note)
+
+    @field(cached=True)
+    def published_at_raw(self) -> str | None:
+        published = self.published
+        if published and parse_iso(published) is None:
+            return loaders.shown_date(published)  # a Jalali date in a meta tag (Tabnak's)
+        if published or self.listing_date:
+            return None
+        return loaders.shown_date(visible_jalali_date(self.selector, self.title))
+
+    @field
+    def category(self) -> list[str]:
+        section = metadata.meta(self.selector, "article:section")
+        return loaders.text_list((re.split(r"\s*[>»/]\s*", section) if section else [])
+                                 or metadata.ld_list(self.ld, "articleSection")
+                                 or metadata.ld_breadcrumb(self.selector), self.digits)
+
+    @field
+    def tags(self) -> list[str]:
+        tags = [t for value in metadata.meta_all(self.selector, "article:tag") for t in _split_tags(value)]
+        # not <meta name=keywords>: many sites put the same site-wide words on every page
+        return loaders.text_list(tags or metadata.ld_list(self.ld, "keywords")
+                                 or self.xpath('//a[@rel="tag"]//text()').getall(), self.digits)
+
+    @field
+    def images(self) -> list[str]:
+        og = metadata.meta(self.selector, "og:image", "twitter:image:src", "twitter:image")
+        return loaders.absolute_urls([og, *self.extracted[1]], self.base_url)
+
+    # -- helpers ------------------------------------------------------------------------------------
+    @cached_property
+    def machine_date(self) -> str | None:
+        published = self.published
+        if published and parse_iso(published) is not None:
+            return published
+        return None if published else self.listing_date
+
+    @cached_property
+    def extracted(self) -> tuple[list[str], list[str]]:
+        """(paragraphs, image URLs) by trafilatura. A fresh parse (3 ms) is cheaper than copying the
+        page's tree (18 ms on a 170 kB page); libxml2 gives up past 2,048 open elements, and parse_page
+        then reads a flattened copy (issue 13)."""
+        tree = parse_page(self.page_body, self.encoding, self.page_url, lxml.html.HTMLParser)
+        return body_paragraphs(tree, self.fast)
+
+    def looks_like_article(self) -> bool:
+        """A home or section page has a body and a title too. An article is a page that says so (JSON-LD
+        article type, og:type article, a publication date in metadata), a feed's item, or a page with
+        both a visible Jalali date and a numeric news id in its URL."""
+        return bool(self.published or metadata.ld_is_article(self.ld)
+                    or metadata.meta(self.selector, "og:type") == "article"
+                    or self.from_feed or (self.published_at_raw and url_news_code(self.url_field)))
+
+    def clean_body(self, paragraphs: list[str]) -> list[str]:
+        """Without the headline or lead repeated at the top, nor short lines there that are no sentence
+        (a kicker «پلیس راه اعلام کرد:», «کد خبر: ۸۱۲۳۴۵»), «انتهای پیام»-like sign-offs at the end, and
+        «بیشتر بخوانید:» boxes."""
+        repeated = {normalize(t) for t in (self.title, self.lead) if t}
+        out = [p for p in paragraphs if not re.match(self.read_more_re, p)]
+        while len(out) > 1 and (normalize(out[0]) in repeated or _HEADER_LINE.fullmatch(normalize(out[0]))):
+            out.pop(0)
+        while out and re.fullmatch(self.signoff_re, out[-1].strip()):
+            out.pop()
+        return out
+
+    @cached_property
+    def url_field(self) -> str:
+        """rel=canonical, og:url or the URL fetched: the first on the fetched page's own site (its
+        registered domain, and its port when either names one). One that is no absolute http(s) URL or is
+        longer than MAX_URL_LENGTH is skipped and noted as `url/unsafe_canonical`, one on another site as
+        `url/offsite_canonical`."""
+        fetched = urlsplit(self.page_url)
+        site = registered_domain(fetched.hostname or "")
+        for href in (self.xpath('//link[@rel="canonical"]/@href').get(), metadata.meta(self.selector, "og:url")):
+            if not href or not href.strip():
+                continue
+            url, problem = clean_url(self.urljoin(href.strip()))
+            if url:
+                parts = urlsplit(url)
+                if registered_domain(parts.hostname or "") == site and _same_port(parts, fetched):
+                    return url.split("#", 1)[0]
+                problem = "offsite"
+            kind = "offsite" if problem == "offsite" else "unsafe"
+            level = logging.WARNING if kind == "unsafe" else logging.INFO  # an off-site one is harmless
+            self.note(f"url/{kind}_canonical", level, "ignored the %s canonical URL of %s (%s)", kind, self.page_url,
+                      problem)
+        return self.page_url.split("#", 1)[0]
+
+
+def _same_port(parts, fetched) -> bool:
+    """Both on their scheme's default port (http and https are one site), or on the same port."""
+    if parts.port is None and fetched.port is None:
+        return True
+    defaults = {"http": 80, "https": 443}
+    return (parts.port or defaults[parts.scheme]) == (fetched.port or defaults.get(fetched.scheme))
