@@ -1,4 +1,4 @@
-"""Scrapy settings for newscrawl. Every NEWSCRAWL_* setting is documented in README ("Settings").
+"""Scrapy settings for newscrawl. Every NEWSCRAWL_* setting is documented in docs/settings.md.
 
 Settings that differ between machines (database, replay, Redis) also read the environment, so
 `NEWSCRAWL_DATABASE_URL=... scrapy crawl tabnak` works as well as `-s NEWSCRAWL_DATABASE_URL=...`.
@@ -59,25 +59,26 @@ NEWSCRAWL_DB_FLUSH_SECONDS = 0.1  # a batch is also written this long after its 
 NEWSCRAWL_DB_RETRY_SECONDS = 60.0  # transient database errors are retried this long, then the crawl stops
 ITEM_PIPELINES = {
     "newscrawl.pipelines.clean.SanitizePipeline": 90,
-    "newscrawl.pipelines.clean.SchemaPipeline": 95,  # the item schema, before anything is dated or stored
+    "newscrawl.pipelines.clean.SchemaPipeline": 95,  # the item schema, before anything is stored
     "newscrawl.pipelines.checks.ValidatePipeline": 100,
-    "newscrawl.pipelines.checks.DatesPipeline": 200,
     "newscrawl.pipelines.store.DedupPipeline": 300,
     "newscrawl.pipelines.store.StoragePipeline": 400,
 }
 
 # Text: digits in text fields kept as on the page (ids and dates are always ASCII).
 NEWSCRAWL_TEXT_DIGITS = os.environ.get("NEWSCRAWL_TEXT_DIGITS", "keep")
+# The generic spider: skip trafilatura's fallback extractors (faster, may miss a body on odd pages).
+NEWSCRAWL_GENERIC_FAST = False
 
-# Offline replay of recorded cassettes (and recording with NEWSCRAWL_RECORD=1).
+# Offline replay of recorded cassettes (and recording with NEWSCRAWL_RECORD=1): Scrapy's HTTP cache over
+# betamax JSON cassettes, turned on by the ReplayAddon in ADDONS (newscrawl.extensions.cassettes).
 NEWSCRAWL_REPLAY = os.environ.get("NEWSCRAWL_REPLAY", "")
 NEWSCRAWL_RECORD = os.environ.get("NEWSCRAWL_RECORD", "") in ("1", "true", "yes")
 DOWNLOADER_MIDDLEWARES = {
-    # no private addresses (newscrawl.downloadermiddlewares.ssrf): literal ones and ports before replay and robots.txt; the
+    # no private addresses (newscrawl.downloadermiddlewares.ssrf): literal ones and ports before robots.txt; the
     # resolver's refusals before DownloaderStats (850) and RetryMiddleware see a DNS error
     "newscrawl.downloadermiddlewares.ssrf.PrivateAddressMiddleware": 40,
     "newscrawl.downloadermiddlewares.ssrf.RefusedLookupMiddleware": 900,
-    "newscrawl.downloadermiddlewares.replay.ReplayMiddleware": 50,
     "newscrawl.downloadermiddlewares.guards.ResponseGuardMiddleware": 580,
     # after decompression (590), before the render check: HTML responses parsed once, from their bytes
     "newscrawl.downloadermiddlewares.responses.PageResponseMiddleware": 587,
@@ -103,7 +104,7 @@ EXTENSIONS = {
     "spidermon.contrib.scrapy.extensions.Spidermon": 600,
 }
 
-# End-of-crawl health checks (newscrawl.extensions.monitors; README "Monitoring"): a failed one makes `scrapy crawl` exit 1.
+# End-of-crawl health checks (newscrawl.extensions.monitors; docs/operations.md, "Monitoring"): a failed one makes `scrapy crawl` exit 1.
 SPIDERMON_ENABLED = True
 SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.extensions.monitors.NewsMonitorSuite"]
 SPIDERMON_EXPECTED_FINISH_REASONS = ["finished", "closespider_timeout", "closespider_itemcount",
@@ -122,20 +123,21 @@ NEWSCRAWL_ALERT_TIMEOUT = 10.0
 
 # Distributed crawling: set NEWSCRAWL_REDIS_URL (and a NEWSCRAWL_CRAWL_ID per crawl) on every worker.
 NEWSCRAWL_REDIS_URL = os.environ.get("NEWSCRAWL_REDIS_URL", "")
-NEWSCRAWL_CRAWL_ID = os.environ.get("NEWSCRAWL_CRAWL_ID", "default")
+NEWSCRAWL_CRAWL_ID = os.environ.get("NEWSCRAWL_CRAWL_ID") or "default"
 NEWSCRAWL_REDIS_IDLE_CLOSE = 10.0
 NEWSCRAWL_REDIS_HEARTBEAT = 30.0  # seconds without a heartbeat before the fleet re-queues a worker's requests
 ADDONS = {
     "newscrawl.fleet.RedisAddon": 100,
     # JOBDIR: one crawl at a time (a lock), and a request queue checked before Scrapy opens it
     "newscrawl.extensions.jobstate.JobdirGuard": 50,
+    "newscrawl.extensions.cassettes.ReplayAddon": 0,  # NEWSCRAWL_REPLAY / NEWSCRAWL_RECORD
 }
 
 SPIDER_CONTRACTS = {
     "newscrawl.spiders.contracts.PathContract": 10,
 }
 
-# JavaScript rendering (newscrawl.downloadermiddlewares.rendering; README "JavaScript pages"): Debian's Chromium through
+# JavaScript rendering (newscrawl.downloadermiddlewares.rendering; docs/sites.md, "JavaScript pages"): Debian's Chromium through
 # scrapy-playwright, only for pages that need it. The handler is plain HTTP until the first rendered page,
 # so a plain crawl never starts Playwright or the browser. scrapy-playwright needs the asyncio reactor.
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from tests.conftest import ROOT, scrapy_env
+from tests.conftest import REALPAGES, ROOT, scrapy_env
 
 QUICK_ARTICLES = 120  # bench --quick: /gen with 120 articles, archive pages of 50 links
 
@@ -36,11 +36,15 @@ def positive(results: dict, *keys: str) -> None:
 @pytest.mark.e2e
 def test_quick_bench_writes_every_key(tmp_path):
     # the crash section is the harness tests/test_crash.py runs at a small size
-    r = run_bench(tmp_path, "--no-postgres", "--only", "extract,crawl,storage,memory")
+    r = run_bench(tmp_path, "--no-postgres", "--only", "extract,library,crawl,storage,memory")
     positive(r, "extract_ratio", "extract_gen_per_s", "extract_gen_baseline_per_s", "extract_compact_ratio",
              "crawl_ratio",
              "crawl_pages_per_s", "crawl_baseline_pages_per_s", "sqlite_items_per_s", "rss_mb_small",
              "rss_mb_large", "n_small", "n_large", "seen_set_bytes_per_url", "dupefilter_bytes_per_url")
+    if (REALPAGES / "tabnak" / "article-1.html").is_file():  # the library row reads the real page, like the extraction row
+        positive(r, "library_per_s", "library_url_from_page_per_s")
+    else:
+        assert r["library_note"] == "real page not found (set NEWSCRAWL_REALPAGES)"
     assert r["extract_ratio"] == min(r[k] for k in ("extract_real_ratio", "extract_gen_ratio") if k in r)
     assert r["n_small"] < r["n_large"]
     # robots.txt + 3 archive pages (120 articles, 50 a page) + 120 articles, for both crawls
@@ -73,7 +77,7 @@ def test_unknown_section_is_one_line(tmp_path):
                             env=scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == "error: unknown section 'nope'; known: extract, crawl, storage, memory, crash"
+    assert result.stderr.strip() == "error: unknown section 'nope'; known: extract, library, crawl, storage, memory, crash"
     assert not (tmp_path / "bench.json").exists()
 
 

@@ -411,7 +411,7 @@ def test_a_worker_stopped_by_a_database_outage_leaves_its_articles_to_the_fleet(
         first = {n: closing_stats((folders[n] / "crawl.log").read_text(encoding="utf-8")) for n in (1, 2)}
         assert [first[n].get("finish_reason") for n in (1, 2)] == ["database_unavailable"] * 2, codes
         assert codes[1] != 0 and codes[2] != 0
-        assert first[1].get("newscrawl/extensions/halt/spooled", 0) > 0  # worker 1 held articles it could not store
+        assert first[1].get("newscrawl/halt/spooled", 0) > 0  # worker 1 held articles it could not store
         assert first[1].get("newscrawl/fleet/requeued_at_close", 0) > 0
         # worker 1 is never run again
         assert worker(folders[2], base, env(2), *fleet, "-s", "CONCURRENT_REQUESTS=16",

@@ -225,7 +225,7 @@ def test_postgres_down_longer_than_the_retry_window_stops_spools_and_the_rerun_c
     assert tracebacks(log) == 0
     (spool,) = (data / "spool").glob("tabnak.*.spool")  # tabnak.<database>.spool
     spooled = [json.loads(line)["news_code"] for line in spool.read_text("utf-8").splitlines()]
-    assert spooled and len(spooled) == closing_stats(log)["newscrawl/extensions/halt/spooled"]
+    assert spooled and len(spooled) == closing_stats(log)["newscrawl/halt/spooled"]
     assert f"{len(spooled)} articles kept in {spool}" in errors[0]
 
     server.start()
@@ -233,7 +233,7 @@ def test_postgres_down_longer_than_the_retry_window_stops_spools_and_the_rerun_c
     assert set(first_feed) <= set(server.codes()) and not set(first_feed) & set(spooled)
     code, log = crawl(command(site), env)
     assert code == 0, log[-3000:]
-    assert closing_stats(log)["newscrawl/spidermiddlewares/spool/replayed"] == len(spooled)
+    assert closing_stats(log)["newscrawl/spool/replayed"] == len(spooled)
     assert_exactly_once(server.codes(), feeds)
     assert list((data / "spool").iterdir()) == []  # replayed, stored, and removed
 

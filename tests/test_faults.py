@@ -308,7 +308,7 @@ def test_hostile_offsite_links_are_never_requested(hostile):
 
 
 def test_hostile_cases_are_documented():
-    """Every hostile id has its expected outcome written down (README's table is built from it)."""
+    """Every hostile id has its expected outcome written down (docs/reliability.md's table is built from it)."""
     assert set(GOOD_IDS) <= set(CASES)
     assert all(outcome for _, outcome in CASES.values())
 

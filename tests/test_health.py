@@ -78,7 +78,7 @@ def test_items_expected(stats, expected):
       "newscrawl/health/failed": ["Storage/x: 3 articles were not written"]}, 1, "3 articles were not written"),
     ({"finish_reason": "shutdown", "newscrawl/health/passed": False, "newscrawl/health/failed": ["x: y"]}, 1,
      "finish reason: shutdown"),
-    ({"finish_reason": "finished", "newscrawl/health/passed": True, "newscrawl/db/history/error": "db down"}, 1,
+    ({"finish_reason": "finished", "newscrawl/health/passed": True, "newscrawl/history/error": "db down"}, 1,
      "db down"),
 ])
 def test_exit_code_reads_the_verdict(stats, code, words):

@@ -38,8 +38,8 @@ def test_a_clean_finished_run_is_complete_even_with_permanent_answers():
 
 
 def test_a_halt_is_incomplete_whatever_the_finish_reason_says():
-    assert incomplete({**CLEAN, "newscrawl/extensions/halt/reason": "disk_full"}, "finished") == [
-        "newscrawl/extensions/halt/reason disk_full"]
+    assert incomplete({**CLEAN, "newscrawl/halt/reason": "disk_full"}, "finished") == [
+        "newscrawl/halt/reason disk_full"]
 
 
 @pytest.mark.parametrize("reason", ["shutdown", "closespider_itemcount", "database_unavailable", "disk_full",
@@ -50,8 +50,8 @@ def test_any_other_finish_reason_is_incomplete(reason):
 
 
 @pytest.mark.parametrize("key", ["retry/max_reached", "spider_exceptions/count", "newscrawl/item_errors",
-                                 "newscrawl/db/errors", "newscrawl/db/unwritten", "newscrawl/extensions/halt/spooled",
-                                 "newscrawl/extensions/halt/unstored"])
+                                 "newscrawl/db/errors", "newscrawl/db/unwritten", "newscrawl/halt/spooled",
+                                 "newscrawl/halt/unstored"])
 def test_anything_given_up_or_unstored_is_incomplete(key):
     assert not run_complete({**CLEAN, key: 1}, "finished")
     assert incomplete({**CLEAN, key: 2}, "finished") == [f"{key} 2"]

@@ -212,11 +212,11 @@ def test_an_archive_killed_without_jobdir_is_completed_by_the_rerun(site, tmp_pa
 
     result, stats = crawls.run(site, *ARCHIVE, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert stats["newscrawl/db/ranges/unrecorded_days"] == 2
+    assert stats["newscrawl/ranges/unrecorded_days"] == 2
     assert stats.get("newscrawl/incremental/archive_stopped", 0) == 0
     assert stats["newscrawl/incremental/archive_walked_on"] >= 1  # where the old rule stopped
     assert stats["item_scraped_count"] == ARTICLES - stored
-    assert stats["newscrawl/db/ranges/recorded_days"] == 2
+    assert stats["newscrawl/ranges/recorded_days"] == 2
     crawls.assert_every_article_once()
 
     # that run was complete: the next one stops at its first page, as before
@@ -259,7 +259,7 @@ def test_a_run_that_ended_early_does_not_make_the_next_one_stop_early(site, tmp_
         assert stored == ARTICLES - 30
     else:
         assert stats["finish_reason"] == "closespider_itemcount" and stored < ARTICLES
-    assert "newscrawl/db/ranges/recorded_days" not in stats
+    assert "newscrawl/ranges/recorded_days" not in stats
     assert re.search(r"INFO: archive 1397/04/29–1397/04/30 not recorded complete \(", first.stderr)
 
     result, stats = crawls.run(site, *ARCHIVE, *FAST)
@@ -280,7 +280,7 @@ def test_today_recorded_complete_stops_a_later_run_only_past_its_anchor(site, tm
     with running(50, env=scrapy_env()) as (morning, _):
         result, stats = crawls.run(morning + "/gen", *today, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert stats["newscrawl/db/ranges/recorded_days"] == 1
+    assert stats["newscrawl/ranges/recorded_days"] == 1
     result, _ = crawls.run(site, "-a", "ids=900101-900150", *FAST)  # ids mode records no archive day
     assert result.returncode == 0 and crawls.count() == 100
 

@@ -17,7 +17,7 @@ from scrapy.spiderloader import get_spider_loader
 
 from newscrawl.spiders.base import ArgumentError
 
-#: exit codes of `scrapy crawl` (README, "Exit codes")
+#: exit codes of `scrapy crawl` (docs/operations.md, "Exit codes")
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
 
@@ -104,8 +104,8 @@ def exit_code(stats: dict) -> tuple[int, str | None]:
     if stats.get("newscrawl/health/passed") is False:
         failed = "; ".join(stats.get("newscrawl/health/failed") or ["see the log"])
         return EXIT_FAILED, f"the crawl failed its health check: {failed}"
-    if stats.get("newscrawl/db/history/error"):
-        return EXIT_FAILED, f"the run could not be recorded in the crawls table: {stats['newscrawl/db/history/error']}"
+    if stats.get("newscrawl/history/error"):
+        return EXIT_FAILED, f"the run could not be recorded in the crawls table: {stats['newscrawl/history/error']}"
     return EXIT_OK, None
 
 

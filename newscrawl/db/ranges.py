@@ -59,10 +59,11 @@ RANGE = "range"
 
 #: stats that mean an article may be missing although the crawl finished: a request given up after its
 #: retries, a callback that raised (a listing page may have hidden links), an item lost in a pipeline,
-#: and storage trouble (errors, items left unwritten, a halt with articles spooled for the next run or lost)
+#: storage trouble (errors, items left unwritten, a halt with articles spooled for the next run or lost), and
+#: pages an offline replay had no recording of
 LOSS_STATS = ("retry/max_reached", "spider_exceptions/count", "newscrawl/item_errors", "newscrawl/db/errors",
-              "newscrawl/db/unwritten", "newscrawl/extensions/halt/reason", "newscrawl/extensions/halt/spooled",
-              "newscrawl/extensions/halt/unstored", "newscrawl/listing/not_requested")
+              "newscrawl/db/unwritten", "newscrawl/halt/reason", "newscrawl/halt/spooled",
+              "newscrawl/halt/unstored", "newscrawl/listing/not_requested", "newscrawl/replay/missing")
 _EXC = "downloader/exception_type_count/"
 
 
@@ -218,7 +219,7 @@ class ArchiveWalk:
             except SQLAlchemyError as exc:
                 logger.warning("cannot read the complete archive days (%s): walking the whole range", _line(exc))
         missing = [day for day in self.dates if day not in self.book]
-        self.crawler.stats.set_value("newscrawl/db/ranges/unrecorded_days", len(missing))
+        self.crawler.stats.set_value("newscrawl/ranges/unrecorded_days", len(missing))
         if missing:
             logger.info("archive %s: %d of %d days not recorded complete by an earlier run; the whole range is "
                         "walked (only articles not stored are fetched)", self.span, len(missing), len(self.dates))
@@ -278,12 +279,12 @@ class ArchiveWalk:
             engine = store_for(self.crawler).open().engine
             written = record(engine, self.site, self.service, days, run_id, self.started_at)
         except Exception as exc:  # noqa: BLE001  (StorageError, SQLAlchemyError: the next run walks it all)
-            stats.inc_value("newscrawl/db/ranges/errors")
+            stats.inc_value("newscrawl/ranges/errors")
             logger.warning("cannot record archive %s complete (%s): the next run walks it again", self.span,
                            _line(exc))
             return
         finally:
             if engine is not None:
                 engine.dispose()
-        stats.set_value("newscrawl/db/ranges/recorded_days", written)
+        stats.set_value("newscrawl/ranges/recorded_days", written)
         logger.info("archive %s recorded complete (%d days)", self.span, written)

@@ -40,7 +40,7 @@ class Halt:
         if self.reason is not None:
             return
         self.reason, self.detail = reason, detail
-        self.crawler.stats.set_value("newscrawl/extensions/halt/reason", reason)
+        self.crawler.stats.set_value("newscrawl/halt/reason", reason)
         logger.warning("stopping the crawl (%s): %s", reason, detail)
         engine = getattr(self.crawler, "_engine", None)
         if engine is None or getattr(engine, "spider", None) is None:
@@ -53,7 +53,7 @@ class Halt:
     def count(self, what: str, n: int = 1) -> None:
         if n:
             self.counts[what] += n
-            self.crawler.stats.inc_value(f"newscrawl/extensions/halt/{what}", n)
+            self.crawler.stats.inc_value(f"newscrawl/halt/{what}", n)
 
     def note(self, text: str) -> None:
         """A detail for the closing line (each once)."""

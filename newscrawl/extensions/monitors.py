@@ -32,8 +32,7 @@ from spidermon import settings as spidermon_settings
 from spidermon.contrib.scrapy.monitors import monitors as sm
 from spidermon.core.actions import Action
 
-from newscrawl.items import ArticleItem
-from newscrawl.pipelines.checks import REQUIRED
+from newscrawl.items import REQUIRED, ArticleItem
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +72,7 @@ def parsed_articles(stats: dict) -> int:
 def coverage(stats: dict, fields=REPORTED_FIELDS) -> dict[str, float] | None:
     """Each field's share of the parsed articles; None when no article was parsed ("no items").
 
-    A field every stored item must have (title, body: newscrawl.pipelines.checks.REQUIRED) counts over stored
+    A field every stored item must have (title, body: newscrawl.items.REQUIRED) counts over stored
     and dropped articles: 1 - dropped for lacking it / parsed. Any other field counts over stored items
     (Spidermon's counts), because a dropped article never reaches the pipeline that fills it (the date);
     with nothing stored it is 0."""
@@ -191,6 +190,15 @@ class StorageMonitor(_Settings, Monitor):
         self.assertEqual(unwritten, 0, msg=f"{unwritten} articles were not written to the database")
 
 
+@monitors.name("Offline replay")
+class ReplayMonitor(_Settings, Monitor):
+    @monitors.name("every page asked for was recorded")
+    def test_nothing_missing(self):
+        missing = self.data.stats.get("newscrawl/replay/missing", 0)
+        self.assertEqual(missing, 0, msg=f"{missing} pages asked for are not in the recorded snapshot "
+                                         f"({self.settings.get('NEWSCRAWL_REPLAY')})")
+
+
 def _reason(error: str | None) -> str:
     """The assertion message out of a unittest traceback, on one line (a line ending in ':' introduces
     the next: Spidermon's field coverage message)."""
@@ -259,6 +267,6 @@ class NewsMonitorSuite(MonitorSuite):
     """SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.extensions.monitors.NewsMonitorSuite"]"""
 
     monitors = [sm.FinishReasonMonitor, sm.SuccessfulRequestsMonitor, ErrorCountMonitor, ItemCountMonitor,
-                ListingMonitor, FieldCoverageMonitor, StorageMonitor]
+                ListingMonitor, FieldCoverageMonitor, StorageMonitor, ReplayMonitor]
     monitors_finished_actions = [RecordHealth]
     monitors_failed_actions = [WebhookAlert]

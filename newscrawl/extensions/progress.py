@@ -75,7 +75,7 @@ class ProgressStats(LogStats):
         super().spider_opened(spider)
 
     def response_received(self, response, request, spider) -> None:
-        if self.total and request.callback == getattr(spider, "parse_article", None):
+        if self.total and request.meta.get("newscrawl_page") == "article":
             self.done += 1
 
     def log(self, spider) -> None:

@@ -91,7 +91,7 @@ class CrawlReport:
         """Count article pages asked for (first attempts), for monitors.items_expected()."""
         if request.meta.get("retry_times") or request.meta.get("redirect_times"):
             return
-        if request.callback is not None and request.callback == getattr(spider, "parse_article", None):
+        if request.meta.get("newscrawl_page") == "article":
             self.crawler.stats.inc_value(monitors.ARTICLES_REQUESTED)
 
     def spider_opened(self, spider):
@@ -166,7 +166,7 @@ class CrawlReport:
 
     def record_run(self, report: dict, path: str) -> None:
         """One row in `crawls`. A database that is down costs one ERROR line and the stat
-        `newscrawl/db/history/error` (which makes the exit code 1), never the close."""
+        `newscrawl/history/error` (which makes the exit code 1), never the close."""
         from sqlalchemy.exc import SQLAlchemyError
 
         from newscrawl.db import history
@@ -194,7 +194,7 @@ class CrawlReport:
         except (StorageError, SQLAlchemyError, OSError) as exc:
             lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
             message = lines[0] if lines else type(exc).__name__
-            self.crawler.stats.set_value("newscrawl/db/history/error", message)
+            self.crawler.stats.set_value("newscrawl/history/error", message)
             logger.error("cannot record the run in the crawls table: %s", message)
         finally:
             with contextlib.suppress(StorageError, SQLAlchemyError, OSError):
