@@ -1,6 +1,6 @@
 """Operations as written (issue 14): database URLs (masking, postgres://, the URL from a file, missing
 folders, the data folder wherever the command runs), the progress line, a crawl's CSV in the export's
-dialect, and README's Scrapyd section run as written against a real Scrapyd."""
+dialect, and the Scrapyd section of docs/operations.md run as written against a real Scrapyd."""
 
 from __future__ import annotations
 
@@ -237,10 +237,10 @@ def test_crawl_csv_has_the_export_dialect(tmp_path):
     assert sorted(raw_crawl.split(b"\r\n")) == sorted(raw_export.split(b"\r\n"))
 
 
-# -- README's Scrapyd section, run as written ----------------------------------------------------------------
+# -- docs/operations.md's Scrapyd section, run as written ----------------------------------------------------
 def readme_blocks(kind: str) -> list[str]:
-    """The fenced blocks of README.md that follow `<!-- ops-test -->` (kind "") or `<!-- ops-test: KIND -->`."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """The fenced blocks of docs/operations.md after `<!-- ops-test -->` (kind "") or `<!-- ops-test: KIND -->`."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     marker = "<!-- ops-test -->" if not kind else f"<!-- ops-test: {kind} -->"
     pattern = re.escape(marker) + r"\s*\n```[a-z]*\n(.*?)\n```"
     return re.findall(pattern, text, flags=re.S)
@@ -333,7 +333,7 @@ def test_readme_scrapyd_section_as_written(tmp_path):
             log = (logs / f"{job}.log").read_text(encoding="utf-8")
             if re.search(r"newscrawl report tabnak: .*\(6 stored, .*exit code 0", log):
                 outcomes.add("rss: the 6 articles only the feed lists")
-            elif "health check failed for tabnak: Successful Requests monitor" in log:
+            elif "health check failed for tabnak: Offline replay/every page asked for was recorded" in log:
                 outcomes.add("yesterday: not in the offline snapshot, so failed")  # a live crawl would fetch it
         assert outcomes == {"rss: the 6 articles only the feed lists",
                             "yesterday: not in the offline snapshot, so failed"}
@@ -344,9 +344,9 @@ def test_readme_scrapyd_section_as_written(tmp_path):
 
 
 def test_readme_curl_commands_never_send_plus_or_ampersand_raw():
-    """Every curl in README: a `-d` value holds no `+`, `&`, `%` or space (curl would send it as it is, and
-    the server reads `+` as a space); such values go through --data-urlencode."""
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    """Every curl in docs/operations.md: a `-d` value holds no `+`, `&`, `%` or space (curl would send it
+    as it is, and the server reads `+` as a space); such values go through --data-urlencode."""
+    text = (ROOT / "docs" / "operations.md").read_text(encoding="utf-8")
     commands = [c.replace("\\\n", " ") for c in re.findall(r"curl (?:[^\n]*\\\n)*[^\n]*", text)]
     assert commands
     for command in commands:
