@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 import jdatetime
 
-from newscrawl.parsing.text import normalize
+from newscrawl.parsing.text import ascii_digits, normalize
 
 TEHRAN = ZoneInfo("Asia/Tehran")
 
@@ -64,8 +64,8 @@ def _clock(hour: str | None, minute: str | None, second: str | None, half: str |
     return (h, int(minute), int(second or 0))
 
 
-def parse_jalali(raw: str | None) -> dt.datetime | None:
-    """«۳۰ تير ۱۳۹۷ - ۰۰:۲۰» → 2018-07-21 00:20+04:30 (Tehran's real offset then); None if not a date."""
+def _jalali(raw: str | None) -> tuple[dt.datetime, bool] | None:
+    """(the moment, whether the text gave its time of day) of the first Jalali date in `raw`."""
     try:
         text = normalize(raw, digits="ascii")
         for pattern, (yi, mi, di) in _JALALI:
@@ -80,10 +80,43 @@ def parse_jalali(raw: str | None) -> dt.datetime | None:
                 return None
             greg = _jalali_to_gregorian(year, month, day)
             time = g[-4:] if g[-4] is not None else g[:4]
-            return dt.datetime(greg.year, greg.month, greg.day, *_clock(*time), tzinfo=TEHRAN)
+            moment = dt.datetime(greg.year, greg.month, greg.day, *_clock(*time), tzinfo=TEHRAN)
+            return moment, time[0] is not None
         return None
     except Exception:  # untrusted text: "not a date" is the only failure mode
         return None
+
+
+def parse_jalali(raw: str | None) -> dt.datetime | None:
+    """«۳۰ تير ۱۳۹۷ - ۰۰:۲۰» → 2018-07-21 00:20+04:30 (Tehran's real offset then); None if not a date."""
+    found = _jalali(raw)
+    return found[0] if found else None
+
+
+def jalali_has_time(raw: str | None) -> bool:
+    """Whether the Jalali date in `raw` comes with its time of day («۱۳۹۸/۰۲/۱۱ ۱۹:۰۴», not «۱۳۹۸/۰۲/۱۱»):
+    a page showing the time in an element of its own needs it joined to the date (clock_text)."""
+    found = _jalali(raw)
+    return bool(found and found[1])
+
+
+#: a time of day alone, after a label that names one («ساعت ۱۹:۰۴», «زمان: 19:04», «ساعت انتشار:»; not
+#: «مدت: ۰۳:۴۵», a video's length), separators around it; «۰۷:۰۴ ب.ظ»
+_CLOCK = re.compile(r"[\s\-–—/|،,]*(?:[^0-9:]{0,20}(?:ساعت|زمان|انتشار)[^0-9:]{0,20}:?\s*)?"
+                    rf"(?P<time>{_TIME})[\s\-–—/|،,]*")
+
+
+def clock_text(raw: str | None) -> str | None:
+    """The time of day as written (digits kept) when `raw` is a time and nothing else but a label: «زمان:
+    ۱۹:۰۴» → «۱۹:۰۴»; None for anything else (a date, a duration past 23:59, a sentence)."""
+    text = normalize(raw)
+    match = _CLOCK.fullmatch(ascii_digits(text))  # ascii_digits keeps every position: spans map back
+    if not match:
+        return None
+    hour, minute, second = (int(v or 0) for v in match.group(2, 3, 4))  # group 1 is the whole time
+    if hour > 23 or minute > 59 or second > 59:
+        return None
+    return text[match.start("time"):match.end("time")]
 
 
 def _plausible(value: dt.datetime, naive_tz: dt.tzinfo) -> dt.datetime | None:

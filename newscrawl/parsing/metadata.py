@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 from newscrawl.parsing.dates import parse_iso, parse_jalali
 from newscrawl.parsing.text import normalize
@@ -96,20 +97,34 @@ def ld_list(obj: dict, key: str) -> list[str]:
     return out
 
 
+def _contents(response, name: str, itemprop: bool = True) -> list[str]:
+    """Non-empty contents of the <meta>s named `name` (property, name or itemprop), in page order. Open
+    Graph's article namespace is `article:*`, and some CMSs write it `og:article:*` (og:article:tag,
+    og:article:published_time): both are read in one pass, the `article:*` ones first when a page has both."""
+    spellings = (name, "og:" + name) if name.startswith("article:") else (name,)
+    attrs = ("@property", "@name", "@itemprop") if itemprop else ("@property", "@name")
+    test = " or ".join(f'{attr}="{spelling}"' for spelling in spellings for attr in attrs)
+    found = [(node.attrib.get("property") == name or node.attrib.get("name") == name
+              or node.attrib.get("itemprop") == name, (node.attrib.get("content") or "").strip())
+             for node in response.xpath(f"descendant::meta[{test}]")]
+    plain = [content for is_plain, content in found if is_plain and content]
+    return plain or [content for is_plain, content in found if not is_plain and content]
+
+
 def meta(response, *names: str) -> str | None:
-    """Content of the first <meta> whose property, name or itemprop is one of `names`."""
+    """Content of the first <meta> whose property, name or itemprop is one of `names` (article:* also
+    written og:article:*)."""
     for name in names:
-        value = response.xpath(
-            f'descendant::meta[@property="{name}" or @name="{name}" or @itemprop="{name}"]/@content'
-        ).get()
-        if value and value.strip():
-            return value.strip()
+        values = _contents(response, name)
+        if values:
+            return values[0]
     return None
 
 
 def meta_all(response, name: str) -> list[str]:
-    return [v.strip() for v in response.xpath(f'descendant::meta[@property="{name}" or @name="{name}"]/@content').getall()
-            if v.strip()]
+    """Contents of every <meta> whose property or name is `name`, in page order (article:* also written
+    og:article:*, read when the page has none of the first spelling)."""
+    return _contents(response, name, itemprop=False)
 
 
 # -- what the generic spider reads (site spiders read their templates first) -------------------------------
@@ -169,9 +184,52 @@ def _position(entry: dict) -> int:
         return 0
 
 
+def _url_key(url: str) -> tuple[str, ...]:
+    """A URL as compared with the page's: host without «www.», decoded path without its final slash,
+    query; a relative URL (no host) by path and query alone."""
+    parts = urlsplit(url.strip())
+    path = unquote(parts.path).rstrip("/")
+    host = (parts.hostname or "").removeprefix("www.")
+    return (host, path, parts.query) if host else (path, parts.query)
+
+
+def _same_url(url: str, page_urls: list[str]) -> bool:
+    key = _url_key(url)
+    return any(_url_key(u)[-len(key):] == key for u in page_urls)
+
+
+def _loose(text: str) -> str:
+    """A title as compared with another: normalized, a ZWNJ as a space, without a trailing ellipsis."""
+    return normalize(text).replace("\u200c", " ").rstrip("…. ")
+
+
+def _is_the_article(name: str | None, url: str | None, response) -> bool:
+    """Whether a breadcrumb's last item is the article itself: its name is the page's headline (the <h1>
+    or a metadata title; a shortened «…» name as its start), or its URL is the page's (rel=canonical,
+    og:url, the JSON-LD article's url or mainEntityOfPage)."""
+    if url:
+        ld = jsonld_article(response)
+        page_urls = [response.xpath('descendant::link[@rel="canonical"]/@href').get(), meta(response, "og:url"),
+                     ld_text(ld, "url"), ld_text(ld, "mainEntityOfPage")]
+        if _same_url(url, [u for u in page_urls if u]):
+            return True
+    if name:
+        ld = jsonld_article(response)
+        titles = [meta(response, "og:title"), meta(response, "twitter:title"), ld_text(ld, "headline"),
+                  ld_text(ld, "name"), *(" ".join(h.xpath(".//text()").getall()) for h in response.xpath("//h1"))]
+        crumb = _loose(name)
+        shortened = name.rstrip().endswith(("…", "..."))
+        for title in filter(None, titles):
+            title = _loose(title)
+            if title == crumb or (shortened and crumb and title.startswith(crumb)):
+                return True
+    return False
+
+
 def ld_breadcrumb(response) -> list[str]:
     """Names in the page's JSON-LD BreadcrumbList (wherever it is nested), most general first, without
-    empty names and the home link."""
+    empty names, the home link and a last item that is the article itself (many CMSs end the trail
+    with the headline: it is no category)."""
 
     def lists(data: Any):
         stack = [data]
@@ -189,11 +247,16 @@ def ld_breadcrumb(response) -> list[str]:
             items = crumbs.get("itemListElement") or []
             items = sorted((i for i in items if isinstance(i, dict)), key=_position)
             names = []
-            for entry in items:
+            for position, entry in enumerate(items, 1):
                 item = entry.get("item")
                 name = entry.get("name") or (item.get("name") if isinstance(item, dict) else None)
-                if isinstance(name, str) and name.strip() and name.strip().lower() not in _HOME:
-                    names.append(name.strip())
+                if not isinstance(name, str) or not name.strip() or name.strip().lower() in _HOME:
+                    continue
+                if position == len(items):
+                    url = entry.get("url") or (item.get("@id") or item.get("url") if isinstance(item, dict) else item)
+                    if _is_the_article(name, url if isinstance(url, str) else None, response):
+                        continue
+                names.append(name.strip())
             if names:
                 return names
     return []
