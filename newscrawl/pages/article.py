@@ -68,10 +68,13 @@ class ArticlePage(Page):
         """crawled_at: when the item was made."""
         return datetime.now(UTC).isoformat(timespec="seconds")
 
+    #: the site's own domains: a credit to the site itself («به گزارش ایسنا،» on isna.ir) is no source
+    own_domains: tuple[str, ...] = ()
+
     @field
     def source(self) -> str | None:
-        """The agency the body credits («به گزارش مهر،» → مهر)."""
-        return credited_source(self.body) if self.body else None
+        """The agency the body credits («به گزارش مهر،» → مهر), unless it is the site itself."""
+        return credited_source(self.body, self.own_domains) if self.body else None
 
     @field
     def language(self) -> str:
@@ -95,6 +98,10 @@ class TemplateArticlePage(ArticlePage):
     selectors: ClassVar[dict[str, str]] = {}
     template_versions: ClassVar[tuple[tuple[str | None, dict[str, str]], ...]] = ()
     signoff_re: ClassVar[str] = SIGNOFF_RE
+
+    @property
+    def own_domains(self) -> tuple[str, ...]:
+        return self.domains
     read_more_re: ClassVar[str] = READ_MORE_RE
 
     @classmethod

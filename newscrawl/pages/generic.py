@@ -11,7 +11,8 @@ too) wherever it cleans text: in its text output, and in the body its fallback e
 produce. Its main extractor's tree keeps them, so the body is read from the tree, and each ZWNJ is
 swapped for a printable placeholder absent from the page (a runic letter) before extraction and swapped
 back after, for the fallback paths. Boxes named comment, related, ad, poll, share or caption are pruned
-first: trafilatura keeps, for example, Tabnak's comment-policy line under the article.
+first: trafilatura keeps, for example, Tabnak's comment-policy line under the article. So are lists of
+headline links (a «آخرین اخبار» sidebar), which trafilatura appends to the body when it keeps images.
 
 The item's `site` is the page's registered domain («tabnak.ir»), not "generic": dedup is by (site,
 news_code), so one site's articles share a key space whichever generic crawl found them, and never mix
@@ -33,10 +34,10 @@ from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, ArticlePage
 from newscrawl.pages.base import field
 from newscrawl.pages.finish import NotAnArticle, publication_date
 from newscrawl.parsing import loaders, metadata
-from newscrawl.parsing.dates import parse_iso, parse_jalali
+from newscrawl.parsing.dates import clock_text, jalali_has_time, parse_iso, parse_jalali
 from newscrawl.parsing.htmltext import parse_page, strip_date_label, xml_text
 from newscrawl.parsing.sanitize import clean_url
-from newscrawl.parsing.text import normalize
+from newscrawl.parsing.text import ascii_digits, normalize
 
 ZWNJ = "\u200c"
 #: printable, never in Persian news text; the first one absent from the page is used
@@ -110,8 +111,8 @@ def body_paragraphs(tree, fast: bool = False) -> tuple[list[str], list[str]]:
     kept. fast: skip trafilatura's fallback extractors (about 40% quicker, a little less precise)."""
     import trafilatura
 
-    # the headline is read from the metadata, and junk boxes are never text
-    for node in [*tree.xpath("//h1"), *tree.xpath(_JUNK_XPATH, namespaces=_RE_NS)]:
+    # the headline is read from the metadata, and junk boxes and lists of headlines are never text
+    for node in [*tree.xpath("//h1"), *tree.xpath(_JUNK_XPATH, namespaces=_RE_NS), *link_lists(tree)]:
         _drop(node)
     text = "".join(tree.itertext())
     mark = next((c for c in PLACEHOLDERS if c not in text), None)
@@ -131,6 +132,28 @@ def body_paragraphs(tree, fast: bool = False) -> tuple[list[str], list[str]]:
     paragraphs = [p.replace(mark, ZWNJ) for p in paragraphs]
     images = [g.get("src") for g in doc.body.iter("graphic") if g.get("src")]
     return paragraphs, images
+
+
+#: a box of LINK_LIST_ITEMS or more children, each holding a link (XPath 1.0: the text share is counted in Python)
+LINK_LIST_ITEMS = 5
+_LINK_BOX_XPATH = f"//*[count(*) >= {LINK_LIST_ITEMS}][not(*[not(descendant-or-self::a)])]"
+
+
+def link_lists(tree) -> list:
+    """Boxes that are lists of headlines («آخرین اخبار», «پربازدیدترین‌ها»): LINK_LIST_ITEMS or more
+    children, each with a link, and at least 80% of the box's text inside links. trafilatura keeps such a
+    sidebar when images are included (on a real page, 100 links grew a 177-word body to 922 words), and
+    without images it loses the article's pictures: so the lists go before it runs. An article's
+    paragraphs with links in them are mostly text outside the links, and stay."""
+    found: list = []
+    for box in tree.xpath(_LINK_BOX_XPATH):  # document order: a list before the lists inside it
+        if found and any(a in found for a in box.iterancestors()):
+            continue  # inside a list already dropped
+        text = sum(len(t.strip()) for t in box.itertext())
+        linked = sum(len(t.strip()) for a in box.iter("a") for t in a.itertext())
+        if text and linked >= 0.8 * text:
+            found.append(box)
+    return found
 
 
 def _drop(node) -> None:
@@ -165,7 +188,8 @@ def _blocks(node, out: list[str]) -> None:
 
 
 def visible_jalali_date(page, title: str | None = None) -> str | None:
-    """The short visible text nearest the headline's <h1> that is a Jalali date (ties: the one after it).
+    """The short visible text nearest the headline's <h1> that is a Jalali date (ties: the one after it),
+    with its time of day when that is shown apart (`_with_its_time`).
 
     Only a fallback for pages whose metadata has no date. Short texts only (80 characters), so a date
     mentioned in the body («در تاریخ ۱۲ تیر ...») is not taken for the publication date; nearest the
@@ -176,23 +200,99 @@ def visible_jalali_date(page, title: str | None = None) -> str | None:
     heading = next((h for h in h1s if title and normalize(" ".join(h.itertext())) == title),
                    h1s[0] if len(h1s) else None)
     texts = root.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
-    anchor, dates, index = None, [], 0
+    anchor, dates, shown = None, [], []
     for node in texts:
         text = normalize(node)
         if not text:
             continue  # whitespace between tags is no distance
-        index += 1
+        index = len(shown)
+        shown.append((node, text))
         parent = node.getparent()
         if anchor is None and heading is not None and (parent is heading or heading in parent.iterancestors()):
             anchor = index
         if len(text) <= 80 and parse_jalali(text) is not None:
-            dates.append((index, strip_date_label(text)))
+            dates.append(index)
     if not dates:
         return None
     if anchor is None:
-        return dates[0][1]
-    return min(dates, key=lambda found: (abs(found[0] - anchor), found[0] < anchor))[1]
+        return _with_its_time(shown, dates[0])[0]
 
+    def distance(found: tuple[str, int, int]) -> tuple[int, bool]:  # a date and its time: from either end
+        _, first, last = found
+        return (first - anchor if first > anchor else max(anchor - last, 0)), first < anchor
+
+    return min((_with_its_time(shown, i) for i in dates), key=distance)[0]
+
+
+#: at most this many short texts without digits (a «ساعت», a «|») between a date and its time
+_CLOCK_GAP = 1
+
+
+def _with_its_time(shown: list, at: int) -> tuple[str, int, int]:
+    """The date shown at `shown[at]` (label dropped), joined in page order with the time of day shown in an
+    element of its own beside it when the date has none («<span>۱۹:۰۴</span> <span>۱۳۹۸/۰۲/۱۱</span>»
+    → «۱۹:۰۴ ۱۳۹۸/۰۲/۱۱»): without it the article would be dated at midnight. The time is the nearest
+    text before or after the date (the one before on a tie), past no more than _CLOCK_GAP short texts
+    without digits, in the same small box (the two share an ancestor at most three levels up). Returns
+    the text and the positions in `shown` of its first and last parts."""
+    node, text = shown[at]
+    date = strip_date_label(text)
+    if jalali_has_time(date):
+        return date, at, at
+    box = set(_up(node.getparent(), 3))
+    for distance in range(1, _CLOCK_GAP + 2):
+        for near in (at - distance, at + distance):
+            if not 0 <= near < len(shown):
+                continue
+            between = shown[min(at, near) + 1:max(at, near)]
+            if any(len(t) > 10 or re.search(r"[0-9۰-۹٠-٩]", t) for _, t in between):
+                continue
+            clock = clock_text(shown[near][1])
+            if clock and box.intersection(_up(shown[near][0].getparent(), 3)):
+                return (f"{clock} {date}", near, at) if near < at else (f"{date} {clock}", at, near)
+    return date, at, at
+
+
+def _up(element, levels: int) -> list:
+    """The element and its ancestors, `levels` of them at most."""
+    out = [element]
+    for ancestor in element.iterancestors():
+        if len(out) > levels:
+            break
+        out.append(ancestor)
+    return out
+
+
+
+def _loose(text: str | None) -> str:
+    """Titles compared as metadata spells them: normalized, a ZWNJ as a space, digits ASCII (the title field
+    may hold either, NEWSCRAWL_TEXT_DIGITS)."""
+    return ascii_digits(normalize(text)).replace(ZWNJ, " ")
+
+
+#: class words of the line above a headline: IranSamaneh's rutitr (rotitr, roti_…), Nastooh's kicker, and
+#: the subtitle/uptitle some themes put there (a subtitle below the <h1> is a lead: only what is above counts)
+_KICKER_CLASS = r"rutitr|roti|kicker|subtitle|up-?title|over-?title|pre-?title|sur-?title"
+_KICKER_MAX = 150  #: characters: longer is a lead or a paragraph, not a kicker
+
+
+def kicker_above(page, title: str | None) -> str | None:
+    """The kicker: the text of the nearest element above the headline's <h1> that is a heading (<h2>–<h6>)
+    or has a kicker class (_KICKER_CLASS), looking at the <h1>'s preceding siblings and then its parent's
+    (IranSamaneh: «div.rutitr» beside «div.title > h1»), at most two elements with text on each level, so
+    a kicker is never taken from a distant box. None when the <h1> is not the title."""
+    heading = next((h for h in page.xpath("//h1") if title and _loose(" ".join(h.xpath(".//text()").getall()))
+                    == _loose(title)), None)
+    levels = [heading, heading.xpath("..")[0]] if heading is not None and heading.xpath("..") else []
+    for node in levels:
+        for before in node.xpath("preceding-sibling::*[normalize-space()]")[::-1][:2]:
+            text = normalize(" ".join(before.xpath(".//text()[not(ancestor::script or ancestor::style)]").getall()))
+            if not text or _loose(text) == _loose(title) or len(text) > _KICKER_MAX:
+                continue
+            if re.fullmatch(r"h[2-6]", before.root.tag) or before.xpath(
+                    f'self::*[re:test(@class, "{_KICKER_CLASS}", "i")]', namespaces=_RE_NS):
+                return text
+    return None
 
 
 class GenericArticlePage(ArticlePage):
@@ -237,11 +337,16 @@ class GenericArticlePage(ArticlePage):
 
     @field(cached=True)
     def title(self) -> str | None:
-        return loaders.join_text([metadata.headline(self.selector, self.ld)], self.digits)
+        """The <h1> equal to any og:title or twitter:title the page carries (a page may carry two og:titles,
+        the first a stale live-report headline: the visible one wins), else metadata.headline's choice."""
+        stated = {_loose(t) for name in ("og:title", "twitter:title") for t in metadata.meta_all(self.selector, name)}
+        shown = next((t for t in self.h1_texts if _loose(t) in stated), None)
+        return loaders.join_text([shown or metadata.headline(self.selector, self.ld)], self.digits)
 
-    @field
-    def kicker(self) -> None:
-        return None
+    @field(cached=True)
+    def kicker(self) -> str | None:
+        """The short line above the headline (kicker_above)."""
+        return loaders.join_text([kicker_above(self.selector, self.title)], self.digits)
 
     @field(cached=True)
     def lead(self) -> str | None:
@@ -280,12 +385,20 @@ class GenericArticlePage(ArticlePage):
         return loaders.text_list(tags or metadata.ld_list(self.ld, "keywords")
                                  or self.xpath('//a[@rel="tag"]//text()').getall(), self.digits)
 
+    @property
+    def own_domains(self) -> tuple[str, ...]:
+        return (self.site,)
+
     @field
     def images(self) -> list[str]:
         og = metadata.meta(self.selector, "og:image", "twitter:image:src", "twitter:image")
         return loaders.absolute_urls([og, *self.extracted[1]], self.base_url)
 
     # -- helpers ------------------------------------------------------------------------------------
+    @cached_property
+    def h1_texts(self) -> list[str]:
+        return [normalize(" ".join(h.xpath(".//text()").getall())) for h in self.xpath("//h1")]
+
     @cached_property
     def machine_date(self) -> str | None:
         published = self.published
@@ -312,9 +425,11 @@ class GenericArticlePage(ArticlePage):
     def clean_body(self, paragraphs: list[str]) -> list[str]:
         """Without the headline or lead repeated at the top, nor short lines there that are no sentence
         (a kicker «پلیس راه اعلام کرد:», «کد خبر: ۸۱۲۳۴۵»), «انتهای پیام»-like sign-offs at the end, and
-        «بیشتر بخوانید:» boxes."""
+        «بیشتر بخوانید:» boxes; nor the kicker anywhere (trafilatura may put it last)."""
         repeated = {normalize(t) for t in (self.title, self.lead) if t}
-        out = [p for p in paragraphs if not re.match(self.read_more_re, p)]
+        kicker = self.kicker
+        out = [p for p in paragraphs
+               if not re.match(self.read_more_re, p) and not (kicker and loaders.join_text([p], self.digits) == kicker)]
         while len(out) > 1 and (normalize(out[0]) in repeated or _HEADER_LINE.fullmatch(normalize(out[0]))):
             out.pop(0)
         while out and re.fullmatch(self.signoff_re, out[-1].strip()):

@@ -120,15 +120,44 @@ _CREDIT = re.compile(
     r"(?:[،,:.؛;(]|\s(?:از|به|در|که|با|برای)\s|$)"
 )
 _AGENCY_PREFIX = re.compile(r"^(?:خبرگزاری|پایگاه خبری(?: تحلیلی)?|سایت(?: خبری)?(?: تحلیلی)?)\s+")
+#: a word that starts an outlet's name inside a desk phrase («گروه سیاسی خبرگزاری فلان»)
+_OUTLET_WORDS = frozenset({"خبرگزاری", "روزنامه", "پایگاه", "سایت", "هفته\u200cنامه"})
 _DESK_WORDS = frozenset({"خبرنگار", "گروه", "سرویس", "دبیرخانه"})
 _QUOTES = "«»\"'“”"
 
+#: Persian news agencies and sites, each with the registered domains it publishes on. A credit after a desk
+#: phrase («گروه سیاسی باشگاه خبرنگاران جوان») must end with one of these whole names: its last word alone
+#: may be another outlet («جوان» is the newspaper Javan). A page on one of an outlet's domains crediting
+#: that outlet is the site naming itself, not a source. Names as a credit gives them once «خبرگزاری» is
+#: stripped («به گزارش خبرگزاری دانشجو،» → «دانشجو»).
+AGENCIES: dict[str, tuple[str, ...]] = {
+    "باشگاه خبرنگاران جوان": ("yjc.ir", "yjc.news"), "ایسنا": ("isna.ir",), "ایرنا": ("irna.ir",),
+    "مهر": ("mehrnews.com",), "فارس": ("farsnews.ir", "farsnews.com"), "تسنیم": ("tasnimnews.com",),
+    "ایلنا": ("ilna.ir", "ilna.news"), "ایکنا": ("iqna.ir",), "ایبنا": ("ibna.ir",), "برنا": ("borna.news",),
+    "آنا": ("ana.press", "ana.ir"), "دانا": ("dana.ir",), "میزان": ("mizanonline.ir", "mizan.news"),
+    "صدا و سیما": ("iribnews.ir",), "دانشجو": ("snn.ir",), "تابناک": ("tabnak.ir",),
+    "عصر ایران": ("asriran.com",), "انتخاب": ("entekhab.ir",), "فرارو": ("fararu.com",),
+    "آفتاب": ("aftabnews.ir",), "بولتن نیوز": ("bultannews.com",), "کیهان": ("kayhan.ir",),
+    "همشهری آنلاین": ("hamshahrionline.ir",), "همشهری": ("hamshahrionline.ir",), "مشرق": ("mashreghnews.ir",),
+    "خبرآنلاین": ("khabaronline.ir",), "خبر آنلاین": ("khabaronline.ir",),
+    "جوان": ("javanonline.ir",), "شبستان": ("shabestan.ir",), "رسا": ("rasanews.ir",),
+    "حوزه": ("hawzahnews.com",), "پانا": ("pana.ir",), "اقتصادآنلاین": ("eghtesadonline.com",),
+}
+_LONGEST_FIRST = sorted(AGENCIES, key=lambda name: -len(name.split()))
 
-def credited_source(body: str | None) -> str | None:
+
+def _on(host: str, domains) -> bool:
+    return any(host == d or host.endswith("." + d) for d in domains)
+
+
+def credited_source(body: str | None, site_domains: Iterable[str] = ()) -> str | None:
     """The agency a story credits in its first ~300 chars («به گزارش ایسنا،» → «ایسنا»), else None.
 
-    After a reporter/desk phrase («خبرنگار سیاسی ایسنا», «گروه بین‌الملل خبرگزاری فارس») the agency is
-    the last word. Names longer than three words are not trusted (probably a sentence, not a name).
+    After a reporter/desk phrase («خبرنگار سیاسی ایسنا», «گروه بین‌الملل خبرگزاری تسنیم») the agency is
+    the known name (AGENCIES) the phrase ends with, else the words after an outlet word («خبرگزاری»,
+    «روزنامه»), else none: the last word alone is not a name («گروه سیاسی باشگاه خبرنگاران جوان» is
+    YJC, not the newspaper «جوان»). Names longer than three words are not trusted (probably a sentence,
+    not a name). `site_domains`: the domains of the page's site; an outlet crediting itself is no source.
     """
     if not body:
         return None
@@ -137,12 +166,27 @@ def credited_source(body: str | None) -> str | None:
     if not match or match.start() > 300:
         return None
     who = _AGENCY_PREFIX.sub("", match.group("who").strip().strip(_QUOTES).strip())
-    words = who.split()
-    if _DESK_WORDS.intersection(words):
-        words = words[-1:]
-    words = [w for w in (w.strip(_QUOTES) for w in words) if w]
+    words = [w for w in (w.strip(_QUOTES) for w in who.split()) if w]
     while words and words[-1] == "و":  # «مهر و به نقل از ...»
         words.pop()
+    if _DESK_WORDS.intersection(words):
+        words = _agency_of_desk(words)
     if not words or len(words) > 3:
         return None
-    return normalize(" ".join(words)) or None  # stripping quotes can leave a ZWNJ at a word's edge
+    name = normalize(" ".join(words)) or None  # stripping quotes can leave a ZWNJ at a word's edge
+    hosts = [d.lower().removeprefix("www.") for d in site_domains if d]
+    if name and any(_on(host, AGENCIES.get(name, ())) for host in hosts):
+        return None
+    return name
+
+
+def _agency_of_desk(words: list[str]) -> list[str]:
+    """The outlet a desk phrase names (see credited_source): its words, or [] when it names none whole."""
+    for name in _LONGEST_FIRST:
+        size = len(name.split())
+        if " ".join(words[-size:]) == name and len(words) > size:
+            return words[-size:]
+    outlet = [i for i, w in enumerate(words) if w in _OUTLET_WORDS]
+    if outlet and outlet[-1] < len(words) - 1:
+        return words[outlet[-1] + 1:]
+    return []
