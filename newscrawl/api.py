@@ -26,7 +26,9 @@ def extract(page: bytes | str, url: str | None = None, site: str | None = None, 
 
     url: the address the page was fetched from; by default the page's own rel=canonical, else og:url.
     site: a spider name (`scrapy list`); by default the site whose domains cover the URL's host, else
-    `generic`, which reads any news page without site selectors.
+    `generic`, which reads any news page without site selectors; on a host no site declares, `generic`
+    reads a page whose markup names a CMS family (IranSamaneh, Nastooh) with that family's selectors
+    (newscrawl.pages.detect).
     captured_at: when the page was fetched (an archived copy's date, ISO 8601): a site's template of
     that time reads a page that gives no date of its own.
 
@@ -70,7 +72,7 @@ class Extractors:
         spidercls.check_args(url=url)  # the crawl's own rule: a URL off the site is an ArgumentError
         extractor = self._extractors.get(name)
         if extractor is None:
-            extractor = self._extractors[name] = Extractor(spidercls, self.settings, url)
+            extractor = self._extractors[name] = Extractor(spidercls, self.settings, url, self.loader)
         return extractor.extract(page, url, **({"captured_at": captured_at} if captured_at else {}))
 
     def site_for(self, url: str) -> str:

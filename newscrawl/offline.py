@@ -1,7 +1,9 @@
 """Parse saved pages without a crawl: the site's page object (newscrawl.pages) from the bytes, then the
 clean-up and checks a crawl's pipelines apply (markup out and URLs made safe, the item schema, the
 required fields), so `scrapy extract`, the library, tests and benchmarks give the item a crawl stores.
-No Crawler and no spider instance: a spider class is only the site's data."""
+No Crawler and no spider instance: a spider class is only the site's data. On a host no site spider
+declares, the generic spider's pages are read with their CMS family's page when the markup names one
+(newscrawl.pages.detect), as a crawl of the generic spider reads them."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from newscrawl.pages import site_page
 from newscrawl.pages.base import log_notes
 from newscrawl.pages.finish import NotAnArticle, validate
 
-__all__ = ["Extractor", "NotAnArticle", "package_settings", "page_for_url", "spider_for_url"]
+__all__ = ["Extractor", "NotAnArticle", "package_settings", "page_for_url", "spider_for_url", "spider_loader"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,17 +45,28 @@ def package_settings():
     return settings
 
 
-def page_for_url(url: str | None, spider_loader=None):
+def page_for_url(url: str | None, loader=None):
     """The article page class for a URL: its site's (by domain), else the generic page."""
-    from scrapy.spiderloader import get_spider_loader
-
-    loader = spider_loader or get_spider_loader(package_settings())
+    loader = loader or spider_loader(package_settings())
     name = spider_for_url(loader, url) if url else None
     if name is None:
         from newscrawl.pages.generic import GenericArticlePage
 
         return GenericArticlePage
     return site_page(loader.load(name))
+
+
+def spider_loader(settings):
+    """The spider loader of `settings`, built once per set of spider modules (a crawl asks per page)."""
+    from scrapy.spiderloader import get_spider_loader
+
+    key = (str(settings.get("SPIDER_LOADER_CLASS")), tuple(settings.getlist("SPIDER_MODULES")))
+    if key not in _LOADERS:
+        _LOADERS[key] = get_spider_loader(settings)
+    return _LOADERS[key]
+
+
+_LOADERS: dict[tuple, object] = {}
 
 
 class Stats(dict):
@@ -69,15 +82,18 @@ class Stats(dict):
 class Extractor:
     """A site's page class plus the crawl's clean-up pipelines, reusable for many pages."""
 
-    def __init__(self, spidercls, settings, url: str):
+    def __init__(self, spidercls, settings, url: str, loader=None):
         from newscrawl.pipelines.clean import SanitizePipeline, SchemaPipeline
 
         spidercls.check_args(mode="url", url=url)  # ArgumentError: a URL off the spider's site
         self.spidercls, self.settings, self.url = spidercls, settings, url
         self.page_class = site_page(spidercls)
         self.hints = {"digits": settings.get("NEWSCRAWL_TEXT_DIGITS")}
-        if spidercls.name == "generic":
+        #: the generic spider's pages of undeclared hosts are read by their CMS family when detected
+        self.detects = spidercls.name == "generic"
+        if self.detects:
             self.hints["fast"] = settings.getbool("NEWSCRAWL_GENERIC_FAST")
+            self.loader = loader or spider_loader(settings)
         self.counters = Stats()
         counted = SimpleNamespace(stats=self.counters)  # all the pipelines take from a crawler
         self.cleaners = [SanitizePipeline(counted), SchemaPipeline(counted)]
@@ -92,6 +108,10 @@ class Extractor:
         from scrapy.exceptions import DropItem
 
         page = self.page_class(url, body, **self.hints, **hints)
+        if self.detects and spider_for_url(self.loader, url) is None:
+            from newscrawl.pages.detect import read_as_family
+
+            page = read_as_family(page) or page
         try:
             item = page.to_item()
         except NotAnArticle as exc:  # the generic page of a home or section page

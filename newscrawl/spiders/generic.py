@@ -175,7 +175,15 @@ class GenericSpider(BaseSpider):
         yield from self.article_items(response)
 
     def article_page(self, response, **hints):
-        return super().article_page(response, fast=self.settings.getbool("NEWSCRAWL_GENERIC_FAST"), **hints)
+        """The generic page; on a host no site spider declares, its CMS family's page when the markup names
+        one (newscrawl.pages.detect, counted as newscrawl/family/<name>)."""
+        from newscrawl.offline import spider_for_url, spider_loader
+        from newscrawl.pages.detect import read_as_family
+
+        page = super().article_page(response, fast=self.settings.getbool("NEWSCRAWL_GENERIC_FAST"), **hints)
+        if spider_for_url(spider_loader(self.settings), response.url) is None:
+            return read_as_family(page) or page
+        return page
 
     def extract_article(self, response):
         """The page's item (newscrawl.pages.generic); None for a page that is not HTML or not an article."""
