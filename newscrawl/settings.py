@@ -69,6 +69,9 @@ ITEM_PIPELINES = {
 NEWSCRAWL_TEXT_DIGITS = os.environ.get("NEWSCRAWL_TEXT_DIGITS", "keep")
 # The generic spider: skip trafilatura's fallback extractors (faster, may miss a body on odd pages).
 NEWSCRAWL_GENERIC_FAST = False
+# `scrapy canary` (newscrawl.commands.canary): a site's body agrees with the generic page's when one holds the
+# other or this share of their words match.
+NEWSCRAWL_CANARY_BODY_SIMILARITY = 0.9
 
 # Offline replay of recorded cassettes (and recording with NEWSCRAWL_RECORD=1): Scrapy's HTTP cache over
 # betamax JSON cassettes, turned on by the ReplayAddon in ADDONS (newscrawl.extensions.cassettes).

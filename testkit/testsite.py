@@ -17,6 +17,10 @@ decorator (testkit.hostile and testkit.jspages add theirs):
   /deep/<levels>/fa/news/<id>    generated article id-900000, nested <levels> deep (DEEP_SHAPES: how)
   /listing/<n>/<kind>/fa/archive one archive page of n links (every 10th twice); kind `articles`: they
                                  lead to small generated articles, `missing`: to 404s
+  /drift/<path>                  the snapshot under /drift, its article pages drifted: the body's
+                                 `div.body` renamed `div.news-text` (what `scrapy canary` must notice)
+  /challenge/<path>              the snapshot's feed under /challenge; every other page an ArvanCloud
+                                 challenge (403, `__arcsjs`) that never lets anyone through
 """
 
 from __future__ import annotations
@@ -349,6 +353,46 @@ def fault_truncate(req: SiteHandler, rest: str, query) -> None:
     req.wfile.write(body[: len(body) // 2])
     req.wfile.flush()
     req.close_connection = True
+
+
+# -- the canary's variants of the snapshot (newscrawl.commands.canary) -----------------------------------------
+DRIFT_PREFIX = "/drift"
+CHALLENGE_PREFIX = "/challenge"
+#: how /drift changes an article page's template: the body's class, which no Tabnak body selector names
+DRIFT = (b'<div class="body">', b'<div class="news-text">')
+
+
+def snapshot_under(req: SiteHandler, prefix: str, rest: str, query: dict[str, list[str]]) -> Recorded | None:
+    """The snapshot's response for `rest` (with its query), its links pointed at `prefix` on this site."""
+    raw = rest + (f"?{urlencode(query, doseq=True)}" if query else "")
+    pages = req.server.snapshot.pages
+    bare = re.match(r"(/fa/news/\d+)/", raw)
+    found = pages.get(path_key(raw)) or (pages.get(path_key(bare[1])) if bare else None)
+    if found is None:
+        return None
+    return found._replace(body=req.server.snapshot.rewrite(found.body, req.base + prefix))
+
+
+@route(DRIFT_PREFIX)
+def drift(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
+    found = snapshot_under(req, DRIFT_PREFIX, rest, query)
+    if found is None or found.status != 200:
+        req.reply(404, NOT_FOUND)
+        return
+    body = found.body.replace(*DRIFT) if news_id(rest) else found.body
+    content_type = next((v[0] for k, v in found.headers.items() if k.lower() == "content-type"), HTML)
+    req.reply(200, body, content_type)
+
+
+@route(CHALLENGE_PREFIX)
+def challenge(req: SiteHandler, rest: str, query: dict[str, list[str]]) -> None:
+    from testkit.jspages import challenge_page
+
+    found = snapshot_under(req, CHALLENGE_PREFIX, rest, query) if rest.startswith("/fa/rss") else None
+    if found is not None:
+        req.reply(200, found.body, "text/xml; charset=utf-8")
+    else:
+        req.reply(403, challenge_page(refuse=True), headers={"Set-Cookie": "__arcsid=canary; Path=/"})
 
 
 def main(argv: list[str] | None = None) -> int:

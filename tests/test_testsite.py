@@ -187,9 +187,9 @@ def test_route_table_holds_every_corner():
     register on testkit.routes (importing the test site registers them all)."""
     from testkit.routes import ROUTES
 
-    assert sorted(ROUTES) == ["/broken", "/deep", "/fault/drop", "/fault/redirect", "/fault/slow",
-                              "/fault/status", "/fault/truncate", "/gen", "/hostile", "/js", "/jsgate",
-                              "/listing"]
+    assert sorted(ROUTES) == ["/broken", "/challenge", "/deep", "/drift", "/fault/drop", "/fault/redirect",
+                              "/fault/slow", "/fault/status", "/fault/truncate", "/gen", "/hostile", "/js",
+                              "/jsgate", "/listing"]
 
 
 def test_command_line_prints_its_address_and_serves():
