@@ -46,6 +46,10 @@ def table(r: dict) -> str:
             f"{_num(r['library_per_s'])} / {_num(r['library_url_from_page_per_s'])}")
     elif "library_note" in r:
         add("extract() as a library, real Tabnak article", r["library_note"])
+    if "generic_ms_per_page" in r:
+        add("generic page, real Tabnak article (ms per page)", _num(r["generic_ms_per_page"], 1), target="≤ 40")
+        add("family page on an undeclared host, cost relative to the declared site's", "",
+            ratio=_num(r["family_unknown_host_cost"], 2), target="≤ 2")
     if "crawl_ratio" in r:
         add(f"crawl, {r['crawl_articles']:,} articles = {r['crawl_pages']:,} pages (pages/s)",
             _num(r["crawl_pages_per_s"]), _num(r["crawl_baseline_pages_per_s"]), _num(r["crawl_ratio"], 2),
