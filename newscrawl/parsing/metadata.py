@@ -24,9 +24,9 @@ ARTICLE_TYPES = frozenset(
 )
 
 
-def _objects(data: Any):
-    """The objects of a JSON-LD document in document order: top-level ones and those of any @graph.
-    A loop over a stack, not recursion, like every walk here: pages nest JSON hundreds deep (issue 13)."""
+def _walk(data: Any, inside):
+    """The objects of a JSON-LD document in document order, going into what `inside(obj)` gives of each.
+    A loop over a stack, not recursion: pages nest JSON hundreds deep (issue 13)."""
     stack = [data]
     while stack:
         data = stack.pop()
@@ -34,8 +34,12 @@ def _objects(data: Any):
             stack.extend(reversed(data))
         elif isinstance(data, dict):
             yield data
-            if "@graph" in data:
-                stack.append(data["@graph"])
+            stack.extend(reversed(inside(data)))
+
+
+def _objects(data: Any):
+    """Top-level objects and those of any @graph."""
+    return _walk(data, lambda obj: [obj["@graph"]] if "@graph" in obj else [])
 
 
 def _json_scripts(response):
@@ -231,19 +235,9 @@ def ld_breadcrumb(response) -> list[str]:
     empty names, the home link and a last item that is the article itself (many CMSs end the trail
     with the headline: it is no category)."""
 
-    def lists(data: Any):
-        stack = [data]
-        while stack:
-            data = stack.pop()
-            if isinstance(data, list):
-                stack.extend(reversed(data))
-            elif isinstance(data, dict):
-                if "breadcrumblist" in _types(data):
-                    yield data
-                stack.extend(reversed(data.values()))
-
     for data in _json_scripts(response):
-        for crumbs in lists(data):
+        everything = _walk(data, lambda obj: list(obj.values()))  # a BreadcrumbList may sit anywhere
+        for crumbs in (obj for obj in everything if "breadcrumblist" in _types(obj)):
             items = crumbs.get("itemListElement") or []
             items = sorted((i for i in items if isinstance(i, dict)), key=_position)
             names = []
