@@ -6,14 +6,17 @@ Everything else derives from it: the JSON Schema and README's data dictionary (n
 text the sanitizer cleans (newscrawl.parsing.sanitize). A field declared without a kind is internal: it
 is not exported, stored or part of the schema.
 
-Kinds: `name` (an identifier), `code` (ASCII digits), `url` (absolute http(s)), `text` (one line of
-human text; markup is stripped), `paragraphs` (text, paragraphs separated by a blank line), `instant`
-(ISO 8601 with an offset; `zone` is the one it is written in).
+Kinds: `name` (an identifier), `code` (a site's id: ASCII letters, digits, - and _), `url` (absolute
+http(s)), `text` (one line of human text; markup is stripped), `paragraphs` (text, paragraphs separated
+by a blank line), `instant` (ISO 8601 with an offset; `zone` is the one it is written in), `map` (a JSON
+object of field name to text: stored as JSON, `jsonb` on PostgreSQL; a JSON cell in CSV and Parquet).
 """
 
 import scrapy
 
 _URL = {"format": "iri", "pattern": "^https?://", "maxLength": 2048}
+#: the sources a field's value can come from (the `provenance` field), in the order a site's page tries them
+SOURCES = ("site", "family", "jsonld", "opengraph", "meta", "generic", "url", "feed")
 _INSTANT = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
 
 
@@ -31,8 +34,9 @@ class ArticleItem(scrapy.Item):
         "name", "The spider name (`scrapy list` shows them); for the `generic` spider, the page's registered "
         "domain, e.g. `tabnak.ir`.", "tabnak", required=True, sql_length=64, pattern="^[a-z0-9][a-z0-9_.-]*$")
     news_code = _field(
-        "code", "The site's own news id (`generic`: the URL's numeric id, else a hash of the URL). Together "
-        "with `site`, it is the deduplication key.", "818242", required=True, sql_length=32, pattern="^[0-9]+$")
+        "code", "The site's own news id (`generic`: the code the page shows after «کد خبر», else the URL's id, "
+        "else a hash of the URL). Together with `site`, it is the deduplication key.", "818242", required=True,
+        sql_length=32, pattern="^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
     url = _field(
         "url", "The canonical article URL: `rel=canonical` when it names the same code, otherwise the short "
         "`/fa/news/<id>`.", "https://www.tabnak.ir/fa/news/818242", required=True, **_URL)
@@ -62,6 +66,14 @@ class ArticleItem(scrapy.Item):
                       pattern="^[a-z]{2}$")
     crawled_at = _field("instant", "When the article was fetched, in UTC.", "2026-11-25T02:00:00+00:00",
                         sql_length=40, zone="UTC", format="date-time", pattern=_INSTANT + r"(\+00:00|Z)$")
+    provenance = _field(
+        "map", "Where each field with a value came from: `site` or `family` (the site's or its CMS family's "
+        "selectors), `jsonld`, `opengraph` (og:* and article:*), `meta` (other meta tags: Dublin Core, "
+        "twitter:*, itemprop, CMS tags), `generic` (the generic page: trafilatura's body, the visible headline, "
+        "date and kicker), `url` (the page's URL), `feed` (the listing's "
+        "date). Empty fields, and those every page computes alike (site, source, language, crawled_at), are "
+        "left out. See docs/reliability.md, \"Fallbacks and provenance\".",
+        {"title": "site", "body": "generic", "published_at": "jsonld"}, type="object")
 
 
 #: the exported fields, in export order; list fields are always lists, missing scalars None

@@ -88,19 +88,20 @@ def test_a_drifted_template_is_reported_and_saved_as_a_fixture_candidate(site, t
 
     result = canary("tabnak", "--base-url", f"{site}/drift", data_dir=tmp_path)  # the default folder
     assert result.returncode == 1, result.stdout + result.stderr
-    assert result.stdout.startswith("tabnak: drifted (the site's page gives no article: missing body)\n")
-    assert "  body         missing  —" in result.stdout
+    assert result.stdout.startswith("tabnak: drifted (fields: body)\n")
+    assert "  body         fallback " in result.stdout
     saved = list((tmp_path / "canary" / "tabnak").glob("*.html"))
     assert len(saved) == 1
     assert b'<div class="news-text">' in saved[0].read_bytes()
     fixture = load(saved[0])  # testkit.fixtures' format
     assert fixture.url.startswith(f"{site}/drift/fa/news/818259/")
     assert fixture.item["title"] == TITLE
-    assert fixture.item["body"] is None
+    assert fixture.item["body"].startswith(BODY_START)  # from the generic page (the fallback)
+    assert fixture.item["provenance"]["body"] == "generic"
     data = json.loads(saved[0].with_suffix(".json").read_text(encoding="utf-8"))
     assert data["generic_item"]["body"].startswith(BODY_START)  # ZWNJ kept
     assert data["canary"]["state"] == "drifted"
-    assert data["canary"]["fields"]["body"] == "missing"
+    assert data["canary"]["fields"]["body"] == "fallback"
     assert data["canary"]["fields"]["title"] == "same"
 
 

@@ -29,7 +29,8 @@ def article(site, code, published_at, category, tags, **extra) -> dict:
     item = {"site": site, "news_code": code, "url": f"https://www.{site}.ir/fa/news/{code}",
             "title": f"عنوان {code}", "kicker": None, "lead": None, "body": f"متن خبر {code}",
             "published_at": published_at, "published_at_raw": None, "category": category, "tags": tags,
-            "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00"}
+            "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
+            "provenance": {"news_code": "url", "title": "site", "body": "generic"}}
     item.update(extra)
     return item
 
@@ -39,7 +40,7 @@ ITEMS = [
             title=f"پیام نوروزی رئیس{ZWNJ}جمهور، با «نقل{ZWNJ}قول» و \"quotes\"",
             kicker="سال نو", body=f"پاراگراف اول، با ویرگول.\n\nپاراگراف دوم{ZWNJ}ها",
             published_at_raw="۰۱ فروردین ۱۳۹۷ - ۲۳:۳۰", images=["https://www.tabnak.ir/files/1.jpg"]),
-    article("tabnak", "818301", "2018-03-22T01:30:00+04:30", ["ورزشی", "فوتبال"], []),
+    article("tabnak", "818301", "2018-03-22T01:30:00+04:30", ["ورزشی", "فوتبال"], [], provenance={}),
     article("isna", "555", "2018-03-22T19:40:00+04:30", ["سیاسی", "مجلس"], ["بازار ارز"], kicker="مجلس",
             source="مهر"),
     article("isna", "556", "2018-07-21T00:20:00+04:30", [f"بین{ZWNJ}الملل"], ["نوروز"]),
@@ -108,6 +109,8 @@ def test_csv_has_bom_and_round_trips_persian(db, tmp_path):
     assert rows["818301"]["kicker"] == ""  # null: an empty cell
     assert rows["818302"]["published_at"] == ""
     assert rows["556"]["published_at"] == "2018-07-21T00:20:00+04:30"
+    assert first["provenance"] == '{"news_code": "url", "title": "site", "body": "generic"}'  # a JSON object
+    assert rows["818301"]["provenance"] == "{}"
 
 
 def test_parquet_types_and_values(db, tmp_path):
@@ -135,6 +138,9 @@ def test_parquet_types_and_values(db, tmp_path):
     assert rows["818300"]["title"] == BY_CODE["818300"]["title"]
     assert rows["818301"]["kicker"] is None
     assert rows["555"]["crawled_at"] == datetime(2026, 11, 25, 2, 0, tzinfo=UTC)
+    assert schema.field("provenance").type == pa.map_(pa.string(), pa.string())
+    assert rows["555"]["provenance"] == [("news_code", "url"), ("title", "site"), ("body", "generic")]
+    assert rows["818301"]["provenance"] == []
 
 
 # -- filters -------------------------------------------------------------------------------------------
@@ -173,8 +179,10 @@ def text_schema(fmt: str):
     if fmt == "parquet":
         return None
     lists = ("category", "tags", "images") if fmt == "jsonl" else ()
-    return pa.schema([(name, pa.list_(pa.string()) if name in lists else pa.string()) for name in ITEMS[0]]
-                     + [("date", pa.string())])
+    types = {name: pa.list_(pa.string()) for name in lists}
+    if fmt == "jsonl":  # an object: a struct of the keys the reader wants
+        types["provenance"] = pa.struct([(name, pa.string()) for name in ("news_code", "title", "body")])
+    return pa.schema([(name, types.get(name, pa.string())) for name in ITEMS[0]] + [("date", pa.string())])
 
 
 @pytest.mark.parametrize(("fmt", "arrow_format"), [("parquet", "parquet"), ("jsonl", "json"), ("csv", "csv")])

@@ -72,7 +72,8 @@ def item(**fields) -> dict:
     base = {"site": "tabnak", "news_code": "818242", "url": "https://www.tabnak.ir/fa/news/818242",
             "title": "عنوان خبر", "kicker": None, "lead": None, "body": "بند نخست.\n\nبند دوم.",
             "published_at": None, "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["سیاسی"],
-            "tags": [], "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00"}
+            "tags": [], "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
+            "provenance": {}}
     base.update(fields)
     return base
 

@@ -19,7 +19,8 @@ GOOD = {"site": "tabnak", "news_code": "818242", "url": "https://www.tabnak.ir/f
         "title": "درخواست سپنتا نیکنام از رئیس‌جمهور", "kicker": None, "lead": None,
         "body": "تحولات در گذر است.\n\nرصد‌خانه «تابناک»", "published_at": "2018-07-21T00:20:00+04:30",
         "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["بسته ویژه خبری", "عمومی"], "tags": [],
-        "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00"}
+        "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
+        "provenance": {"title": "family", "body": "family"}}
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +117,8 @@ def test_validate_command_reports_bad_lines(tmp_path):
     result = subprocess.run([sys.executable, "-m", "newscrawl.schema", "--validate", str(feed)], cwd=ROOT,
                             capture_output=True, text=True)
     assert result.returncode == 1
-    assert result.stdout.splitlines() == [f"{feed}:2: news_code: '۸۱۸۲۴۲' does not match '^[0-9]+$'"]
+    assert result.stdout.splitlines() == [
+        f"{feed}:2: news_code: '۸۱۸۲۴۲' does not match '^[A-Za-z0-9][A-Za-z0-9_-]{{0,31}}$'"]
     assert result.stderr.strip() == "2 of 3 items valid"
 
 
@@ -128,7 +130,8 @@ def test_required_and_list_fields_come_from_the_item_definition():
     from newscrawl.pipelines import clean
 
     assert items.FIELDS == ("site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
-                            "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at")
+                            "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at",
+                            "provenance")
     assert items.REQUIRED == ("site", "news_code", "url", "title", "body")
     assert clean.REQUIRED is items.REQUIRED
     assert items.LIST_FIELDS == ("category", "tags", "images")
@@ -158,3 +161,10 @@ def test_schema_command_prints_the_schema():
     assert json.loads(printed) == load()
     assert printed.startswith('{\n  "$schema": "https://json-schema.org/draft/2020-12/schema",\n')
     assert "رصدخانه «تابناک»؛" in printed  # Persian as itself, not \u escapes
+
+
+def test_provenance_is_an_object_of_field_names_to_sources():
+    assert errors({**GOOD, "provenance": {}}) == []
+    assert errors({**GOOD, "provenance": {"title": "site", "body": "generic"}}) == []
+    assert errors({**GOOD, "provenance": ["site"]}) == ["provenance: ['site'] is not of type 'object'"]
+    assert errors({**GOOD, "provenance": None}) == ["provenance: None is not of type 'object'"]

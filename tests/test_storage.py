@@ -253,7 +253,8 @@ def test_selected_filters_by_site_tehran_day_and_lists(open_store):
         ("isna", "4"), ("tabnak", "1"), ("tabnak", "2"), ("tabnak", "3")]
     assert list(everything[0]) == ["site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
                                    "published_at_raw", "category", "tags", "images", "source", "language",
-                                   "crawled_at"]
+                                   "crawled_at", "provenance"]
+    assert [a["provenance"] for a in everything] == [{}] * 4  # these items had none: {} rather than null
     assert {a["news_code"]: a["tags"] for a in everything} == {"1": TAGS, "2": ["ایران"], "3": [], "4": TAGS}
     assert codes(sites=["tabnak"], since=date(2018, 7, 21)) == ["1"]
     assert codes(sites=["tabnak"], until=date(2018, 7, 20)) == ["2"]
@@ -325,6 +326,27 @@ def test_older_table_is_migrated(db_url):
     finally:
         store.close()
     ArticleStore(db_url).open().close()  # opening an up-to-date table again changes nothing
+
+
+def test_a_table_without_provenance_gains_the_column_in_place(db_url):
+    """The previous version's table (every column but provenance) gains it, JSON (jsonb on PostgreSQL),
+    with its rows kept; an old row reads as {} and a new one keeps its map."""
+    from newscrawl.db.store import selected
+
+    old = MetaData()
+    Table("articles", old, *(c._copy() for c in articles.columns if c.name != "provenance"),
+          UniqueConstraint("site", "news_code", name="uq_articles_site_code"))
+    older_table(db_url, old, "INSERT INTO articles (site, news_code, url, title, body) VALUES "
+                "('tabnak', '1', 'https://www.tabnak.ir/fa/news/1', 'قدیمی', 'متن')")
+    store = ArticleStore(db_url).open()
+    try:
+        assert column_types(store)["provenance"] == ("JSONB" if "postgresql" in db_url else "JSON")
+        store.add(article("2", provenance={"title": "site", "body": "generic"}))
+        assert store.flush() == 1
+        found = {a["news_code"]: a["provenance"] for a in selected(store.engine, Selection())}
+        assert found == {"1": {}, "2": {"title": "site", "body": "generic"}}
+    finally:
+        store.close()
 
 
 # -- failures ---------------------------------------------------------------------------------------------
@@ -737,18 +759,20 @@ def test_columns_are_the_item_fields(open_store):
     found = inspect(store.engine).get_columns("articles")
     assert [c["name"] for c in found] == ["id", "site", "news_code", "url", "title", "kicker", "lead", "body",
                                           "published_at", "published_at_raw", "category", "tags", "images",
-                                          "source", "language", "crawled_at", "published_utc", "stored_at",
-                                          "run_id"]
+                                          "source", "language", "crawled_at", "provenance", "published_utc",
+                                          "stored_at", "run_id"]
     assert {c["name"] for c in found if not c["nullable"]} == {"id", "site", "news_code", "url", "title", "body"}
     types = column_types(store)
     if store.engine.dialect.name == "postgresql":
         assert {name: types[name] for name in ("published_at", "crawled_at", "category", "tags", "images")} == {
             "published_at": "TIMESTAMP WITH TIME ZONE", "crawled_at": "TIMESTAMP WITH TIME ZONE",
             "category": "JSONB", "tags": "JSONB", "images": "JSONB"}
+        assert types["provenance"] == "JSONB"
     else:
         assert {name: types[name] for name in ("published_at", "crawled_at", "category", "tags", "images")} == {
             "published_at": "VARCHAR(32)", "crawled_at": "VARCHAR(40)", "category": "JSON", "tags": "JSON",
             "images": "JSON"}
+        assert types["provenance"] == "JSON"
     assert types["site"] == "VARCHAR(64)" and types["news_code"] == "VARCHAR(32)" and types["url"] == "TEXT"
 
 
@@ -808,6 +832,8 @@ PREVIOUS_EXPORT = (
     '"kicker": null, "lead": null, "body": "متن", "published_at": null, "published_at_raw": null, '
     '"category": [], "tags": [], "images": [], "source": null, "language": "fa", '
     '"crawled_at": "2026-11-25T00:00:01+00:00"}\n')
+#: what it exports after the migration: the same, and `provenance` ({} for a row stored before the column)
+MIGRATED_EXPORT = PREVIOUS_EXPORT.replace('"}\n', '", "provenance": {}}\n')
 
 
 def exported(store, tmp_path) -> str:
@@ -838,7 +864,8 @@ def test_postgres_text_columns_become_native_in_place(postgres_url, tmp_path):
         types = column_types(store)
         assert (types["published_at"], types["crawled_at"]) == ("TIMESTAMP WITH TIME ZONE",) * 2
         assert (types["category"], types["tags"], types["images"]) == ("JSONB",) * 3
-        assert exported(store, tmp_path) == PREVIOUS_EXPORT
+        assert types["provenance"] == "JSONB"
+        assert exported(store, tmp_path) == MIGRATED_EXPORT
         assert store.is_known("tabnak", "1") and not store.is_known("tabnak", "3")
         store.add(article("3"))
         assert store.flush() == 1
@@ -853,7 +880,7 @@ def test_postgres_text_columns_become_native_in_place(postgres_url, tmp_path):
     try:
         assert relfilenode(again) == rewritten
         lines = exported(again, tmp_path).splitlines(keepends=True)
-        assert len(lines) == 3 and set(PREVIOUS_EXPORT.splitlines(keepends=True)) < set(lines)
+        assert len(lines) == 3 and set(MIGRATED_EXPORT.splitlines(keepends=True)) < set(lines)
     finally:
         again.close()
 

@@ -109,7 +109,8 @@ class Report:
 
     @property
     def drifted_fields(self) -> list[str]:
-        return [name for name, verdict in self.verdicts.items() if verdict in ("missing", "differs")]
+        return [name for name, verdict in self.verdicts.items()
+                if verdict in ("missing", "differs", "fallback")]
 
 
 def _short(value) -> str:
@@ -259,6 +260,10 @@ class CanarySpider(scrapy.Spider):
         report.generic_item, generic_reason = self.read(generic)
         report.verdicts = compare(report.site_item, report.generic_item,
                                   self.settings.getfloat("NEWSCRAWL_CANARY_BODY_SIMILARITY"))
+        # a field the site's selectors no longer give, filled by a fallback (newscrawl.pages.article)
+        for note in page.notes:
+            if note.stat.startswith("fallback/") and note.stat.removeprefix("fallback/") in report.verdicts:
+                report.verdicts[note.stat.removeprefix("fallback/")] = "fallback"
         if reason:
             report.reason = f"the site's page gives no article: {reason}"
         elif report.drifted_fields:

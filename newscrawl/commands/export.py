@@ -11,6 +11,8 @@ Decisions (documented in README, "Exporting"):
   --since or --until is given.
 - CSV is UTF-8 with a BOM (spreadsheets then read Persian correctly); list fields are JSON arrays in
   their cells. Parquet has native list<string> columns and timezone-aware timestamps.
+- `provenance` (field name → source) is a JSON object in JSON Lines and a CSV cell, and Parquet's native
+  map<string, string> (pyarrow, DuckDB and Spark read it as a map; pandas as a list of (key, value) pairs).
 - Partitioned Parquet files leave out `site` (it is in the path, the Hive convention); JSON Lines and
   CSV parts keep whole items, since those are usually read one file at a time.
 """
@@ -45,6 +47,7 @@ BATCH_ROWS = 10_000  # Parquet record batch (and row group) size, at most...
 BATCH_CHARS = 16_000_000  # ...and at most this much text, so long bodies do not multiply the memory used
 READ_CHUNK = 1_000  # rows fetched from the database at a time
 INSTANTS = of_kind("instant")  # Parquet timestamps
+MAPS = of_kind("map")  # Parquet map<string, string>
 
 
 class ExportError(Exception):
@@ -145,11 +148,12 @@ class CsvWriter(_TextFile):
 
 
 def arrow_schema(columns=FIELDS):
-    """Strings, list<string> for the list fields, and aware timestamps in their field's zone for the
-    instants (newscrawl.items)."""
+    """Strings, list<string> for the list fields, map<string, string> for the maps, and aware timestamps in
+    their field's zone for the instants (newscrawl.items)."""
     import pyarrow as pa
 
     types = {name: pa.timestamp("s", tz=ArticleItem.fields[name]["zone"]) for name in INSTANTS}
+    types |= {name: pa.map_(pa.string(), pa.string()) for name in MAPS}
     return pa.schema([(name, pa.list_(pa.string()) if name in LIST_FIELDS else types.get(name, pa.string()))
                       for name in columns])
 
@@ -189,6 +193,8 @@ class ParquetWriter:
         columns = {name: [r[name] for r in self.rows] for name in self.columns}
         for name in INSTANTS:
             columns[name] = [_instant(v) for v in columns[name]]
+        for name in MAPS:
+            columns[name] = [list((v or {}).items()) for v in columns[name]]
         self.out.write_batch(pa.RecordBatch.from_pydict(columns, schema=self.schema))
         self.rows.clear()
         self.chars = 0

@@ -71,7 +71,7 @@ from sqlalchemy.sql.functions import FunctionElement
 
 from newscrawl import settings as project
 from newscrawl.db import url as dburl
-from newscrawl.items import FIELDS, LIST_FIELDS, ArticleItem
+from newscrawl.items import FIELDS, LIST_FIELDS, ArticleItem, of_kind
 from newscrawl.parsing.dates import TEHRAN, parse_iso
 
 logger = logging.getLogger(__name__)
@@ -110,10 +110,10 @@ class Instant(TypeDecorator):
 
 
 def _column(name: str) -> Column:
-    """The column of an item field (newscrawl.items): lists are JSON (`jsonb` on PostgreSQL), instants
-    Instant, text VARCHAR(sql_length) or TEXT; a required field is NOT NULL."""
+    """The column of an item field (newscrawl.items): lists and maps are JSON (`jsonb` on PostgreSQL),
+    instants Instant, text VARCHAR(sql_length) or TEXT; a required field is NOT NULL."""
     meta = ArticleItem.fields[name]
-    if meta["list"]:
+    if meta["list"] or meta["kind"] == "map":
         kind = JSON().with_variant(postgresql.JSONB(), "postgresql")
     elif meta["kind"] == "instant":
         kind = Instant(meta["sql_length"], meta["zone"])
@@ -136,6 +136,8 @@ articles = Table(
 )
 #: the item fields a row holds, in export order
 ITEM_COLUMNS = list(FIELDS)
+#: JSON object fields (provenance): {} when a row has none
+MAP_FIELDS = of_kind("map")
 _KEY = ("site", "news_code")
 Key = tuple[str, str]
 T = TypeVar("T")
@@ -358,14 +360,16 @@ def selected(engine: Engine, selection: Selection, chunk: int = 1000) -> Iterato
             item = dict(row)
             for name in LIST_FIELDS:
                 item[name] = list(item[name] or [])
+            for name in MAP_FIELDS:  # NULL in a row stored before the column existed
+                item[name] = dict(item[name] or {})
             yield item
 
 
 def _filled(name: str):
     """1 when the field has a value: not null, not "", and for lists not [] (or JSON null)."""
     column = articles.c[name]
-    if name in LIST_FIELDS:
-        test = cast(column, Text).not_in(["[]", "null"])  # the JSON text, on SQLite and PostgreSQL
+    if name in LIST_FIELDS or name in MAP_FIELDS:
+        test = cast(column, Text).not_in(["[]", "{}", "null"])  # the JSON text, on SQLite and PostgreSQL
     elif isinstance(column.type, Instant):
         test = column.is_not(None)  # a timestamptz is never ""
     else:
@@ -688,13 +692,15 @@ class ArticleStore:
         found: list[tuple[int, dict]] = []
         for site, chunk in _by_site(keys):
             for row in self._read(_RUN_ARTICLES, {"run_id": run_id, "site": site, "codes": chunk}):
-                found.append((row[0], dict(zip(ITEM_COLUMNS, row[1:], strict=True))))
+                item = dict(zip(ITEM_COLUMNS, row[1:], strict=True))
+                found.append((row[0], item | {name: dict(item[name] or {}) for name in MAP_FIELDS}))
         return [item for _, item in sorted(found, key=lambda pair: pair[0])]
 
     # -- writes ---------------------------------------------------------------------------------------
     def row(self, item) -> dict:
         """The database row for an article (dict, Item or ItemAdapter), stamped with this store's run."""
         row = {name: item.get(name) for name in ITEM_COLUMNS}
+        row |= {name: dict(row[name] or {}) for name in MAP_FIELDS}  # an item made before the field: {}
         row["published_utc"] = _published_utc(row["published_at"])
         row["stored_at"] = datetime.now(UTC)
         row["run_id"] = self.run_id

@@ -1,7 +1,8 @@
 """The CSV dialect in one place, for `scrapy export` and a crawl's CSV feeds (`-O items.csv`, FEED_EXPORTERS).
 
 UTF-8 with a BOM (Excel and LibreOffice then read Persian without an import dialog), a header row, list
-fields as JSON arrays in their cells (`["ورزشی", "فوتبال"]`, so a comma inside a tag survives), null as
+fields as JSON arrays in their cells (`["ورزشی", "فوتبال"]`, so a comma inside a tag survives), `provenance` as
+a JSON object (`{"title": "site"}`), null as
 an empty cell; Python's csv defaults otherwise (comma, `"` quoting, CRLF). Scrapy's own CsvItemExporter
 joins lists with commas and writes no BOM, so a crawl's CSV and an export's would differ.
 """
@@ -19,11 +20,14 @@ CSV_ENCODING = "utf-8-sig"
 
 
 def csv_cell(name: str, value):
-    """One cell: a list field as a JSON array, None as an empty cell, anything else as it is."""
+    """One cell: a list field as a JSON array, a map (provenance) as a JSON object, None as an empty cell,
+    anything else as it is."""
     if value is None:
         return ""
     if name in LIST_FIELDS:
         return json.dumps(list(value), ensure_ascii=False)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False)
     return value
 
 

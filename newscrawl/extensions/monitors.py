@@ -17,6 +17,8 @@ only what Spidermon lacks:
 - when items are expected (`items_expected()`), for ItemCountMonitor;
 - an error threshold that grows with the crawl (Spidermon's is absolute);
 - listing pages that gave no article links, and articles the database did not take;
+- fields a site's selectors no longer give, filled by a fallback (`newscrawl/fallback/<field>`): a
+  warning, not a failure (FallbackMonitor);
 - a webhook alert (Spidermon's actions all need Jinja2, and its e-mail action premailer and an SMTP
   login; none of them posts to a plain URL).
 """
@@ -45,6 +47,8 @@ STORED_COUNT = f"spidermon_item_scraped_count/{ArticleItem.__name__}"
 #: article pages requested (first attempts; retries and redirects not counted), by newscrawl.extensions.report
 ARTICLES_REQUESTED = "newscrawl/articles/requested"
 HEALTH = "newscrawl/health/"
+#: counted per field by the article pages (newscrawl.pages.article): a field a fallback gave
+FALLBACK = "newscrawl/fallback/"
 
 
 class _SpidermonReportAtInfo(logging.Filter):
@@ -199,6 +203,34 @@ class ReplayMonitor(_Settings, Monitor):
                                          f"({self.settings.get('NEWSCRAWL_REPLAY')})")
 
 
+def fallback_counts(stats: dict) -> dict[str, int]:
+    """Field -> how many parsed articles had it from a fallback, most first."""
+    counts = {key.removeprefix(FALLBACK): n for key, n in stats.items() if key.startswith(FALLBACK) and n}
+    return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+@monitors.name("Template fallbacks")
+class FallbackMonitor(_Settings, Monitor):
+    """One WARNING line naming the site and each field its selectors no longer gave, with how often, and
+    the same text in `newscrawl/health/warnings`. It passes: the items are complete and stored (a field
+    the fallbacks cannot fill either, a missing body, is the coverage monitor's failure), so failing the
+    run would alert and retry a crawl that delivered its data; the template still needs a person, which
+    is what the warning (and `scrapy canary`) is for."""
+
+    @monitors.name("fields came from the site's own selectors")
+    def test_fallbacks(self):
+        counts = fallback_counts(self.data.stats)
+        if not counts:
+            return
+        parsed = parsed_articles(self.data.stats)
+        fields = ", ".join(f"{field} {n}/{parsed}" for field, n in counts.items())
+        message = (f"{self.data.spider.name}: fields its selectors no longer give, read from fallbacks "
+                   f"(articles/parsed): {fields}")
+        logger.warning("%s", message)
+        stats = self.data.crawler.stats
+        stats.set_value(HEALTH + "warnings", [*(stats.get_value(HEALTH + "warnings") or []), message])
+
+
 def _reason(error: str | None) -> str:
     """The assertion message out of a unittest traceback, on one line (a line ending in ':' introduces
     the next: Spidermon's field coverage message)."""
@@ -267,6 +299,6 @@ class NewsMonitorSuite(MonitorSuite):
     """SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.extensions.monitors.NewsMonitorSuite"]"""
 
     monitors = [sm.FinishReasonMonitor, sm.SuccessfulRequestsMonitor, ErrorCountMonitor, ItemCountMonitor,
-                ListingMonitor, FieldCoverageMonitor, StorageMonitor, ReplayMonitor]
+                ListingMonitor, FieldCoverageMonitor, StorageMonitor, ReplayMonitor, FallbackMonitor]
     monitors_finished_actions = [RecordHealth]
     monitors_failed_actions = [WebhookAlert]

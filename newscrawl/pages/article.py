@@ -7,6 +7,13 @@ body_drop, news_code, news_code_drop, date, date_drop, category, category_fallba
 JSON-LD and OpenGraph fill what the template lacks and give the machine-readable date that cross-checks
 the shown one (newscrawl.pages.finish.publication_date).
 
+Fallbacks (docs/reliability.md, "Fallbacks and provenance"): each field is read from the site's selector,
+then its family's (when the site overrides it), then the page's metadata (JSON-LD, OpenGraph, other meta
+tags), then, on a page whose body selector matches nothing (a changed template), the generic page's
+reading; the item's `provenance` names the source of each field, and a field a declared selector should
+have given but a later source did is noted as `fallback/<field>`. A page whose selectors match pays
+nothing for this: the later sources are read only when the earlier ones gave nothing.
+
 Template versions by date (as Fundus' parser versions): a site whose layout changed declares
 `template_versions`, a tuple of (until, selector overrides): each variant was live up to and including
 `until` (an ISO date), the last one (until None) is live today. A page is read with the variant of its
@@ -29,7 +36,7 @@ from newscrawl.pages.finish import publication_date
 from newscrawl.parsing import htmltext as html
 from newscrawl.parsing import loaders, metadata
 from newscrawl.parsing.dates import parse_iso, parse_jalali
-from newscrawl.parsing.sanitize import clean_url
+from newscrawl.parsing.sanitize import clean_url, strip_markup
 from newscrawl.parsing.selectors import sel
 from newscrawl.parsing.text import credited_source
 
@@ -62,6 +69,24 @@ class ArticlePage(Page):
     fields every article page computes alike are here, the others in each family's class."""
 
     fields = FIELDS  # the item's order, whichever class declares a field
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        #: field name -> the source its value came from (newscrawl.items.SOURCES), as each field is read
+        self.sources: dict[str, str] = {}
+
+    def took(self, name: str, source: str, value):
+        """`value`, recording `source` as where field `name` came from when it is not empty."""
+        if value:
+            self.sources[name] = source
+        return value
+
+    def to_item(self) -> dict:
+        """Every field, in declaration order; `provenance` last, from what the others recorded."""
+        item = {name: getattr(self, name) for name in self.fields if name != "provenance"}
+        item["provenance"] = {name: self.sources[name] for name in self.fields
+                              if name in self.sources and item.get(name)}
+        return item
 
     @staticmethod
     def now() -> str:
@@ -96,6 +121,8 @@ class TemplateArticlePage(ArticlePage):
     article_path: ClassVar[str | None] = None
     article_url_re: ClassVar[str] = r"/news/(\d+)"
     selectors: ClassVar[dict[str, str]] = {}
+    #: the family's own selectors (the site's `selectors` are these with its overrides on top)
+    family_selectors: ClassVar[dict[str, str]] = {}
     template_versions: ClassVar[tuple[tuple[str | None, dict[str, str]], ...]] = ()
     signoff_re: ClassVar[str] = SIGNOFF_RE
 
@@ -151,14 +178,111 @@ class TemplateArticlePage(ArticlePage):
         found = sel(self.selector, s["container"], self.index, first=True)[:1] if s.get("container") else None
         return found[0] if found else self.selector
 
+    def queries(self, key: str) -> list[tuple[str, str]]:
+        """The selectors of `key` to try, each with its source: the site's own (an override or template
+        variant), then the family's; only the family's when the site has none of its own."""
+        own, family = self.s.get(key), self.family_selectors.get(key)
+        if not self.family_selectors:  # a family's own page (a host without a declaration: pages.detect)
+            return [(own, "family")] if own else []
+        if not own:
+            return [(family, "family")] if family else []
+        if family == own:
+            return [(own, "family")]
+        return [(own, "site"), (family, "family")] if family else [(own, "site")]
+
     def text(self, key: str, first_only: bool = True) -> str:
         """The text of the first element the `key` selector finds (with `first_only=False`: of the first
         found that has any), without its `<key>_drop` elements."""
-        found = sel(self.scope, self.s.get(key, ""), self.index, first=True)
-        return html.text_of(found[:1] if first_only else found, self.s.get(f"{key}_drop"))
+        return self.text_from(key, first_only)[0]
+
+    def text_from(self, key: str, first_only: bool = True) -> tuple[str, str]:
+        """(text, source) of the first of `queries(key)` that gives any ("" when none does)."""
+        for query, source in self.queries(key):
+            found = sel(self.scope, query, self.index, first=True)
+            text = html.text_of(found[:1] if first_only else found, self.s.get(f"{key}_drop"))
+            if text:
+                return text, source
+        return "", ""
 
     def all(self, key: str) -> list[str]:
-        return sel(self.scope, self.s.get(key, ""), self.index).getall()
+        return self.all_from(key)[0]
+
+    def all_from(self, key: str) -> tuple[list[str], str]:
+        for query, source in self.queries(key):
+            values = sel(self.scope, query, self.index).getall()
+            if values:
+                return values, source
+        return [], ""
+
+    def metadata_text(self, ld_key: str | None, *names: str) -> tuple[str | None, str]:
+        """(value, source) of the JSON-LD article's `ld_key`, else the first meta tag of `names` present."""
+        value = metadata.ld_text(self.ld, ld_key) if ld_key else None
+        if value:
+            return value, "jsonld"
+        for name in names:
+            value = metadata.meta(self.selector, name)
+            if value:
+                return value, meta_source(name)
+        return None, ""
+
+    @cached_property
+    def body_found(self):
+        """(the body's element, its source), or None: the template has changed (or the page is no article)."""
+        for query, source in self.queries("body"):
+            found = sel(self.scope, query, self.index, first=True)[:1]
+            if found:
+                return found[0], source
+        return None
+
+    @property
+    def drifted(self) -> bool:
+        """Whether the body selectors find nothing: the generic page's reading then fills what is missing."""
+        return self.body_found is None
+
+    @cached_property
+    def generic(self):
+        """The generic page over the same parse (newscrawl.pages.generic), for a drifted page's fields."""
+        from newscrawl.pages.generic import GenericArticlePage
+
+        return GenericArticlePage(self.page_url, self.page_body, self.headers, encoding=self.encoding,
+                                  listing_date=self.listing_date, captured_at=self.captured_at,
+                                  from_feed=self.from_feed, digits=self.digits, selector=self.selector,
+                                  index=self.index)
+
+    def from_generic(self, name: str, value=None):
+        """The generic page's `name` when `value` is empty and the page drifted, recorded as `generic`."""
+        if value or not self.drifted:
+            return value
+        return self.took(name, "generic", getattr(self.generic, name))
+
+    def generic_body(self) -> str | None:
+        """The generic page's body for a page whose body selectors find nothing, unless it holds the lead,
+        kicker or shown date this page's selectors read: then it is the page's header and chrome, not an
+        article (a photo report has no text body, and trafilatura returns its whole page): None, and the
+        item is dropped as missing_body, as before the fallback."""
+        body = self.generic.body
+        if not body:
+            return None
+        flat = " ".join(body.split())
+        header = [(text := getattr(self, name)) and self.sources.get(name) in ("site", "family") and text
+                  for name in ("lead", "kicker", "published_at_raw")]
+        if any(text and " ".join(text.split()) in flat for text in header):
+            self.note("fallback_rejected/body", logging.INFO, "the generic body of %s holds its header: "
+                      "not taken", self.page_url)
+            return None
+        return body
+
+    def to_item(self) -> dict:
+        """The item, each field a declared selector should have given but a later source did noted as
+        `fallback/<field>` (counted per field in a crawl; the Fallbacks monitor warns about them)."""
+        item = super().to_item()
+        for name, source in item["provenance"].items():
+            keys, also = FALLBACK_KEYS.get(name, ((), ()))
+            first = {self.queries(key)[0][1] for key in keys if self.queries(key)}
+            if first and source not in first | set(also):
+                self.note(f"fallback/{name}", logging.DEBUG, "%s of %s from %s: the %s selector found nothing",
+                          name, self.page_url, source, "/".join(sorted(first)))
+        return item
 
     @cached_property
     def ld(self) -> dict:
@@ -172,9 +296,10 @@ class TemplateArticlePage(ArticlePage):
     @field(cached=True)
     def news_code(self) -> str | None:
         """The code the page shows, else the URL's; a page showing another code than its URL is noted."""
-        shown = self.text("news_code", first_only=False)
+        shown, source = self.text_from("news_code", first_only=False)
         from_url = self.code_from_url(self.page_url)
         code = loaders.news_code([shown or None, from_url])
+        self.took("news_code", source if code and code == loaders.news_code([shown or None]) else "url", code)
         if code and from_url and code != from_url:
             self.note("news_code_mismatch", logging.WARNING, "news code %s on page differs from URL %s",
                       code, self.page_url)
@@ -186,69 +311,101 @@ class TemplateArticlePage(ArticlePage):
 
     @field(cached=True)
     def title(self) -> str | None:
-        text = self.text("title")
-        title = loaders.join_text([text] if text else [], self.digits)
+        text, source = self.text_from("title")
+        title = self.took("title", source, loaders.join_text([text] if text else [], self.digits))
         if title:
             return title
-        fallback = metadata.ld_text(self.ld, "headline") or metadata.meta(self.selector, "og:title")
-        return loaders.join_text([text, fallback] if text else [fallback], self.digits)
+        fallback, source = self.metadata_text("headline", "og:title", "DC.title", "dcterms.title")
+        title = loaders.join_text([text, fallback] if text else [fallback], self.digits)
+        return self.from_generic("title", self.took("title", source, title))
 
     @field
     def kicker(self) -> str | None:
-        text = self.text("kicker")
-        return loaders.join_text([text] if text else [], self.digits)
+        text, source = self.text_from("kicker")
+        return self.from_generic("kicker", self.took("kicker", source, loaders.join_text([text] if text else [],
+                                                                                       self.digits)))
 
     @field
     def lead(self) -> str | None:
-        text = self.text("lead")
-        lead = loaders.join_text([text] if text else [], self.digits)
+        text, source = self.text_from("lead")
+        lead = self.took("lead", source, loaders.join_text([text] if text else [], self.digits))
         if lead:
             return lead
-        fallback = metadata.ld_text(self.ld, "description")
-        return loaders.join_text([text, fallback] if text else [fallback], self.digits)
+        fallback, source = self.metadata_text("description", "DC.description", "dcterms.abstract")
+        lead = loaders.join_text([text, fallback] if text else [fallback], self.digits)
+        return self.from_generic("lead", self.took("lead", source, lead))
 
     @field(cached=True)
     def body(self) -> str | None:
         """The body's paragraphs without «بیشتر بخوانید:» boxes and a closing «انتهای پیام»."""
-        found = sel(self.scope, self.s["body"], self.index, first=True)[:1]
-        if not found:
-            return None
-        paragraphs = html.paragraphs(found[0], self.s.get("body_drop"))
+        if self.body_found is None:
+            return self.took("body", "generic", self.generic_body())
+        found, source = self.body_found
+        paragraphs = html.paragraphs(found, self.s.get("body_drop"))
         paragraphs = [p for p in paragraphs if not re.match(self.read_more_re, p)]
         while paragraphs and re.fullmatch(self.signoff_re, paragraphs[-1].strip()):
             paragraphs.pop()
-        return loaders.paragraphs(paragraphs, self.digits)
+        return self.took("body", source, loaders.paragraphs(paragraphs, self.digits))
 
     @field
     def published_at(self) -> str | None:
-        return publication_date(self.published_at_raw, self.machine_date, self.url, self.note)
+        raw = self.published_at_raw
+        value = publication_date(raw, self.machine_date, self.url, self.note)
+        if value and raw and parse_jalali(strip_markup(raw)) is not None:
+            return self.took("published_at", self.sources["published_at_raw"], value)
+        return self.took("published_at", self.machine_date_source, value)
 
     @field(cached=True)
     def published_at_raw(self) -> str | None:
-        return loaders.shown_date(html.strip_date_label(self.text("date", first_only=False)) or None)
+        text, source = self.text_from("date", first_only=False)
+        raw = self.took("published_at_raw", source, loaders.shown_date(html.strip_date_label(text) or None))
+        if raw or self.machine_date:
+            return raw
+        return self.from_generic("published_at_raw")
 
     @field
     def category(self) -> list[str]:
-        section = metadata.meta(self.selector, "article:section")
-        values = (self.all("category") or (re.split(r"\s*[>»/]\s*", section) if section else [])
-                  or self.all("category_fallback") or metadata.ld_list(self.ld, "articleSection"))
-        return loaders.text_list(values, self.digits)
+        values, source = self.all_from("category")
+        if not values:
+            section = metadata.meta(self.selector, "article:section")
+            values, source = (re.split(r"\s*[>»/]\s*", section), "opengraph") if section else ([], "")
+        if not values:
+            values, source = self.all_from("category_fallback")
+        if not values:
+            values, source = metadata.ld_list(self.ld, "articleSection"), "jsonld"
+        if not values and self.drifted:
+            values, source = metadata.ld_breadcrumb(self.selector), "jsonld"
+        return self.took("category", source, loaders.text_list(values, self.digits))
 
     @field
     def tags(self) -> list[str]:
-        return loaders.text_list(self.all("tags") or metadata.ld_list(self.ld, "keywords"), self.digits)
+        values, source = self.all_from("tags")
+        if not values:
+            values, source = metadata.ld_list(self.ld, "keywords"), "jsonld"
+        return self.from_generic("tags", self.took("tags", source, loaders.text_list(values, self.digits)))
 
     @field
     def images(self) -> list[str]:
-        return loaders.absolute_urls(self.all("images"), self.base_url)
+        values, source = self.all_from("images")
+        images = self.took("images", source, loaders.absolute_urls(values, self.base_url))
+        return self.from_generic("images", images)
 
     # -- helpers ------------------------------------------------------------------------------------
     @cached_property
     def machine_date(self) -> str | None:
-        """The machine-readable publication date: JSON-LD, article meta, else the feed's."""
-        return (metadata.ld_text(self.ld, "datePublished")
-                or metadata.meta(self.selector, "article:published_time", "datePublished")
-                or self.listing_date)
+        """The machine-readable publication date: JSON-LD, article meta, Dublin Core, else the feed's."""
+        return self._machine_date[0]
+
+    @property
+    def machine_date_source(self) -> str:
+        return self._machine_date[1]
+
+    @cached_property
+    def _machine_date(self) -> tuple[str | None, str]:
+        value, source = self.metadata_text("datePublished", *MACHINE_DATE_META)
+        if value:
+            return value, source
+        return self.listing_date, "feed" if self.listing_date else ""
 
     @classmethod
     def code_from_url(cls, url: str) -> str | None:
@@ -281,6 +438,24 @@ class TemplateArticlePage(ArticlePage):
         return self.page_url
 
 
+#: field -> (the selector keys it is read with, other sources that are part of the template's own chain):
+#: a value from any later source counts `fallback/<field>`. A family reads article:section between its
+#: category selector and its fallback one (ISNA's pages give the section there, not in a breadcrumb).
+FALLBACK_KEYS = {"title": (("title",), ()), "kicker": (("kicker",), ()), "lead": (("lead",), ()),
+                 "body": (("body",), ()), "published_at": (("date",), ()),
+                 "category": (("category", "category_fallback"), ("opengraph",)), "tags": (("tags",), ()),
+                 "images": (("images",), ()), "news_code": (("news_code",), ())}
+#: machine-readable dates after JSON-LD's datePublished, in order (Dublin Core last)
+MACHINE_DATE_META = ("article:published_time", "datePublished", "DC.date.issued", "dcterms.created",
+                     "dcterms.issued", "DC.date")
+
+
+def meta_source(name: str) -> str:
+    """The provenance of a <meta> named `name`: `opengraph` for og:* and article:* (og:article:* read as
+    article:*), `meta` for any other (Dublin Core DC.* / dcterms.*, twitter:*, itemprop, a CMS's own)."""
+    return "opengraph" if name.startswith(("og:", "article:")) else "meta"
+
+
 class IranSamanehArticlePage(TemplateArticlePage):
     """IranSamaneh (Tabnak, YJC, Asriran, ...); its selector map is the family spider's."""
 
@@ -296,6 +471,7 @@ def _site_page(family: type[TemplateArticlePage], spidercls, root: str) -> type[
         "site_name": spidercls.name, "base_url_real": spidercls.base_url, "root": root.rstrip("/"),
         "domains": tuple(sorted(h for h in hosts if h)), "article_path": spidercls.article_path,
         "article_url_re": spidercls.article_url_re, "selectors": spidercls.selector_map(),
+        "family_selectors": dict(spidercls.selectors),
         "template_versions": tuple(getattr(spidercls, "template_versions", ())),
         "signoff_re": spidercls.signoff_re, "read_more_re": spidercls.read_more_re,
         "__module__": __name__, "__doc__": f"The article page of {spidercls.name}.",

@@ -125,7 +125,8 @@ def read_as_family(page: Page) -> TemplateArticlePage | None:
     reading = cls(page.page_url, page.page_body, page.headers, encoding=page.encoding,
                   listing_date=page.listing_date, captured_at=page.captured_at, from_feed=page.from_feed,
                   digits=page.digits, selector=page.selector, index=page.index)
-    if not (reading.body and reading.title):  # both cached: the item reuses them
+    # the family's body selectors must match: else a family page's fields would be the generic page's
+    if reading.body_found is None or not reading.title:
         page.note(f"family/{family}/unread", logging.INFO, "%s names the %s CMS, whose selectors find no "
                   "title or body: read as a generic page", page.page_url, family)
         return None

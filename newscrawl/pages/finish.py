@@ -9,16 +9,15 @@ The crawl's ValidatePipeline calls `validate` and turns NotAnArticle into a drop
 from __future__ import annotations
 
 import logging
-import re
 from datetime import timedelta
 
 from newscrawl.items import REQUIRED
 from newscrawl.parsing.dates import parse_iso, parse_jalali, to_tehran_iso
+from newscrawl.parsing.loaders import NEWS_CODE
 from newscrawl.parsing.sanitize import strip_markup
 
 #: a machine-readable date further than this from the shown one is counted as a mismatch
 META_MISMATCH = timedelta(hours=1)
-_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class NotAnArticle(Exception):
@@ -32,13 +31,15 @@ class NotAnArticle(Exception):
 
 
 def validate(item) -> None:
-    """A stored article always has its key, URL, title and body, and an ASCII-digit news code."""
+    """A stored article always has its key, URL, title and body, and a news code the item schema allows
+    (ASCII letters, digits, - and _, at most 32: newscrawl.items). Whole string: Python's `$` would let a
+    trailing newline through, as jsonschema's re.search does."""
     for name in REQUIRED:
         value = item.get(name)
         if value is None or (isinstance(value, str) and not value.strip()):
             raise NotAnArticle(f"missing {name}", f"dropped/missing_{name}")
     code = item["news_code"]
-    if not isinstance(code, str) or not _ASCII_DIGITS.fullmatch(code):
+    if not isinstance(code, str) or not NEWS_CODE.fullmatch(code):
         raise NotAnArticle("bad news_code", "dropped/bad_news_code")
 
 

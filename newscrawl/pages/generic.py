@@ -16,7 +16,8 @@ headline links (a «آخرین اخبار» sidebar), which trafilatura appends 
 
 The item's `site` is the page's registered domain («tabnak.ir»), not "generic": dedup is by (site,
 news_code), so one site's articles share a key space whichever generic crawl found them, and never mix
-with a site spider's (`tabnak`). `news_code` is the URL's numeric id, else a hash of the URL.
+with a site spider's (`tabnak`). `news_code` is the code the page shows («کد خبر: d1Gjx»), else the URL's
+id, else a hash of the URL.
 """
 
 from __future__ import annotations
@@ -30,13 +31,13 @@ from urllib.parse import urlsplit
 import lxml.html
 from w3lib.url import canonicalize_url
 
-from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, ArticlePage
+from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, ArticlePage, meta_source
 from newscrawl.pages.base import field
 from newscrawl.pages.finish import NotAnArticle, publication_date
 from newscrawl.parsing import loaders, metadata
 from newscrawl.parsing.dates import clock_text, jalali_has_time, parse_iso, parse_jalali
 from newscrawl.parsing.htmltext import parse_page, strip_date_label, xml_text
-from newscrawl.parsing.sanitize import clean_url
+from newscrawl.parsing.sanitize import clean_url, strip_markup
 from newscrawl.parsing.text import ascii_digits, normalize
 
 ZWNJ = "\u200c"
@@ -74,18 +75,23 @@ def registered_domain(host: str) -> str:
         return domain
 
 
-#: the news code in a URL: the last path segment of 5+ digits (an extension such as .html allowed), else the
-#: first query value of 5+ digits. One pattern, so the guard's redirect check (request meta
+#: the news code in a URL: the last path segment of 5+ digits (an extension such as .html allowed); else
+#: the segment right after a `news` or `n` segment when it is 4 to 16 ASCII letters and digits with at least
+#: one of each (`/news/d1Gjx/slug`: an id, where `/news/politics/` is a section and `/news/2024/` a year);
+#: else the first query value of 5+ digits. One pattern, so the guard's redirect check (request meta
 #: `newscrawl_code_re`, set by the generic spider) reads codes exactly as `url_news_code` does.
 CODE_RE = (r"(?i)^[a-z][a-z0-9+.-]*://[^/?#]*(?:/[^?#]*)?/([0-9]{5,})(?:\.[a-z]{2,5})?(?=[/?#]|$)"
+           r"|^[a-z][a-z0-9+.-]*://[^/?#]*(?:/[^?#]*)?/(?:news|n)/(?=[a-z]*[0-9])(?=[0-9]*[a-z])"
+           r"([a-z0-9]{4,16})(?:\.[a-z]{2,5})?(?=[/?#]|$)"
            r"|^[^?#]*\?(?:[^#&]*&)*?[^=&#]*=([0-9]{5,})(?=[&#]|$)")
 _CODE = re.compile(CODE_RE)
 
 
 def url_news_code(url: str) -> str | None:
-    """The URL's numeric news code (CODE_RE): «/fa/news/818242/slug» → 818242, «?id=818242» → 818242."""
+    """The URL's news code (CODE_RE): «/fa/news/818242/slug» → 818242, «/news/d1Gjx/slug» → d1Gjx,
+    «?id=818242» → 818242."""
     m = _CODE.search(url)
-    return (m.group(1) or m.group(2)) if m else None
+    return (m.group(1) or m.group(2) or m.group(3)) if m else None
 
 
 def url_hash_code(url: str) -> str:
@@ -99,6 +105,36 @@ def url_hash_code(url: str) -> str:
 
 def news_code_for(url: str) -> str:
     return url_news_code(url) or url_hash_code(url)
+
+
+#: the label a page shows its code after: «کد خبر:», «شناسه خبر»; «کد مطلب» too, not «کد خبرنگار»
+_CODE_LABEL = re.compile(r"(?<![\w\u200c])(?:کد|شناسه)[\s\u200c]*(?:خبر|مطلب)(?![\w\u200c])\s*[:：]?")
+_CODE_LABEL_XPATH = ("//body//text()[contains(., 'کد') or contains(., 'كد') or contains(., 'شناسه')]"
+                     "[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+#: a label's text and the one after it, from the element holding the label as its text or as its tail
+_VISIBLE = ("[normalize-space()][not(ancestor::script or ancestor::style or ancestor::noscript)]"
+            "[position() <= 2]")
+_AFTER_TEXT = "(descendant::text() | following::text())" + _VISIBLE
+_AFTER_TAIL = "following::text()" + _VISIBLE
+
+
+def shown_news_code(page) -> str | None:
+    """The code the page shows after its label (`loaders.site_code`): in the label's own short text
+    («کد خبر: d1Gjx»), or as the whole next text when the label stands alone
+    («<span>کد خبر:</span> <b>d1Gjx</b>»). The first label only; None when its value is no id."""
+    for node in page.root.xpath(_CODE_LABEL_XPATH):
+        text = normalize(node)
+        found = _CODE_LABEL.search(text) if len(text) <= 100 else None  # not a sentence of the body
+        if found is None:
+            continue
+        rest = text[found.end():].strip()
+        if not rest:
+            texts = node.getparent().xpath(_AFTER_TAIL if node.is_tail else _AFTER_TEXT)  # [label, next]
+            rest = normalize(texts[1]) if len(texts) > 1 else ""
+            if len(rest.split()) != 1:  # «کد خبر:» with no value, then a date: not its code
+                return None
+        return loaders.site_code(rest)
+    return None
 
 
 def _split_tags(value: str | None) -> list[str]:
@@ -328,12 +364,21 @@ class GenericArticlePage(ArticlePage):
 
     @field(cached=True)
     def news_code(self) -> str:
+        """The code the page shows, else the URL's id, else a hash of the URL; a shown code unlike the
+        URL's id wins and is noted, as on a family page."""
         url = self.url_field
-        return url_news_code(url) or url_news_code(self.page_url) or url_hash_code(url)
+        from_url = url_news_code(url) or url_news_code(self.page_url)
+        shown = shown_news_code(self.selector)
+        if shown and from_url and shown != from_url:
+            self.note("news_code_mismatch", logging.WARNING, "news code %s on page differs from URL %s",
+                      shown, self.page_url)
+        if shown:  # read from the page's visible «کد خبر» label
+            return self.took("news_code", "generic", shown)
+        return self.took("news_code", "url", from_url or url_hash_code(url))
 
     @field
     def url(self) -> str:
-        return self.url_field
+        return self.took("url", self.url_source, self.url_field)
 
     @field(cached=True)
     def title(self) -> str | None:
@@ -341,49 +386,63 @@ class GenericArticlePage(ArticlePage):
         the first a stale live-report headline: the visible one wins), else metadata.headline's choice."""
         stated = {_loose(t) for name in ("og:title", "twitter:title") for t in metadata.meta_all(self.selector, name)}
         shown = next((t for t in self.h1_texts if _loose(t) in stated), None)
-        return loaders.join_text([shown or metadata.headline(self.selector, self.ld)], self.digits)
+        title = shown or metadata.headline(self.selector, self.ld)
+        return self.took("title", self.title_source(title), loaders.join_text([title], self.digits))
 
     @field(cached=True)
     def kicker(self) -> str | None:
         """The short line above the headline (kicker_above)."""
-        return loaders.join_text([kicker_above(self.selector, self.title)], self.digits)
+        return self.took("kicker", "generic", loaders.join_text([kicker_above(self.selector, self.title)], self.digits))
 
     @field(cached=True)
     def lead(self) -> str | None:
-        lead = (metadata.ld_text(self.ld, "description") or metadata.meta(self.selector, "og:description")
-                or metadata.meta(self.selector, "description"))
-        return loaders.join_text([lead], self.digits)
+        lead, source = metadata.ld_text(self.ld, "description"), "jsonld"
+        if not lead:
+            lead, source = metadata.meta(self.selector, "og:description"), "opengraph"
+        if not lead:
+            lead, source = metadata.meta(self.selector, "description"), "meta"
+        return self.took("lead", source, loaders.join_text([lead], self.digits))
 
     @field(cached=True)
     def body(self) -> str | None:
-        return loaders.paragraphs(self.clean_body(self.extracted[0]), self.digits)
+        return self.took("body", "generic", loaders.paragraphs(self.clean_body(self.extracted[0]), self.digits))
 
     @field
     def published_at(self) -> str | None:
-        return publication_date(self.published_at_raw, self.machine_date, self.url_field, self.note)
+        raw = self.published_at_raw
+        value = publication_date(raw, self.machine_date, self.url_field, self.note)
+        shown = raw and parse_jalali(strip_markup(raw)) is not None
+        return self.took("published_at", self.sources.get("published_at_raw") if shown else (
+            self.published_source if self.published else "feed"), value)
 
     @field(cached=True)
     def published_at_raw(self) -> str | None:
         published = self.published
-        if published and parse_iso(published) is None:
-            return loaders.shown_date(published)  # a Jalali date in a meta tag (Tabnak's)
+        if published and parse_iso(published) is None:  # a Jalali date in a meta tag (Tabnak's)
+            return self.took("published_at_raw", self.published_source, loaders.shown_date(published))
         if published or self.listing_date:
             return None
-        return loaders.shown_date(visible_jalali_date(self.selector, self.title))
+        return self.took("published_at_raw", "generic",
+                         loaders.shown_date(visible_jalali_date(self.selector, self.title)))
 
     @field
     def category(self) -> list[str]:
         section = metadata.meta(self.selector, "article:section")
-        return loaders.text_list((re.split(r"\s*[>»/]\s*", section) if section else [])
-                                 or metadata.ld_list(self.ld, "articleSection")
-                                 or metadata.ld_breadcrumb(self.selector), self.digits)
+        if section:
+            return self.took("category", "opengraph", loaders.text_list(re.split(r"\s*[>»/]\s*", section),
+                                                                       self.digits))
+        return self.took("category", "jsonld", loaders.text_list(
+            metadata.ld_list(self.ld, "articleSection") or metadata.ld_breadcrumb(self.selector), self.digits))
 
     @field
     def tags(self) -> list[str]:
         tags = [t for value in metadata.meta_all(self.selector, "article:tag") for t in _split_tags(value)]
+        if tags:
+            return self.took("tags", "opengraph", loaders.text_list(tags, self.digits))
         # not <meta name=keywords>: many sites put the same site-wide words on every page
-        return loaders.text_list(tags or metadata.ld_list(self.ld, "keywords")
-                                 or self.xpath('//a[@rel="tag"]//text()').getall(), self.digits)
+        keywords = metadata.ld_list(self.ld, "keywords")
+        return self.took("tags", "jsonld" if keywords else "generic", loaders.text_list(
+            keywords or self.xpath('//a[@rel="tag"]//text()').getall(), self.digits))
 
     @property
     def own_domains(self) -> tuple[str, ...]:
@@ -392,7 +451,41 @@ class GenericArticlePage(ArticlePage):
     @field
     def images(self) -> list[str]:
         og = metadata.meta(self.selector, "og:image", "twitter:image:src", "twitter:image")
-        return loaders.absolute_urls([og, *self.extracted[1]], self.base_url)
+        images = loaders.absolute_urls([og, *self.extracted[1]], self.base_url)
+        return self.took("images", "generic" if self.extracted[1] else meta_source("og:image"), images)
+
+    # -- provenance (newscrawl.items.SOURCES) --------------------------------------------------------
+    def title_source(self, title: str | None) -> str:
+        """Where the title came from: a visible <h1> (`generic`), else the metadata title it equals."""
+        if not title or title in self.h1_texts:
+            return "generic"
+        for source, value in (("opengraph", metadata.meta(self.selector, "og:title")),
+                              ("jsonld", metadata.ld_text(self.ld, "headline")),
+                              ("meta", metadata.meta(self.selector, "twitter:title"))):
+            if value and normalize(value) == title:
+                return source
+        return "generic"  # the <title>, or a part of it
+
+    @cached_property
+    def published_source(self) -> str:
+        """Where `published` (metadata.published_date) came from: JSON-LD, a meta tag, or a <time>."""
+        published = self.published
+        if metadata.ld_text(self.ld, "datePublished") == published:
+            return "jsonld"
+        for name in metadata.DATE_META:
+            if (metadata.meta(self.selector, name) or "").strip() == published:
+                return meta_source(name)
+        return "generic"
+
+    @property
+    def url_source(self) -> str:
+        """rel=canonical (`meta`), og:url (`opengraph`), or the URL fetched (`url`)."""
+        url = self.url_field
+        if url == (self.xpath('//link[@rel="canonical"]/@href').get() or "").strip().split("#", 1)[0]:
+            return "meta"
+        if url == (metadata.meta(self.selector, "og:url") or "").strip().split("#", 1)[0]:
+            return "opengraph"
+        return "url"
 
     # -- helpers ------------------------------------------------------------------------------------
     @cached_property
@@ -417,7 +510,7 @@ class GenericArticlePage(ArticlePage):
     def looks_like_article(self) -> bool:
         """A home or section page has a body and a title too. An article is a page that says so (JSON-LD
         article type, og:type article, a publication date in metadata), a feed's item, or a page with
-        both a visible Jalali date and a numeric news id in its URL."""
+        both a visible Jalali date and a news id in its URL."""
         return bool(self.published or metadata.ld_is_article(self.ld)
                     or metadata.meta(self.selector, "og:type") == "article"
                     or self.from_feed or (self.published_at_raw and url_news_code(self.url_field)))

@@ -3,16 +3,21 @@
 Plain functions, not Scrapy's ItemLoader: a page object computes each field on its own (newscrawl.pages),
 so all a field needs is the function that cleans its values, and no loader state to carry around. Each
 keeps the rule the item loader had: text normalized with the crawl's digit policy (setting
-NEWSCRAWL_TEXT_DIGITS), ids ASCII digits, the date as shown with its digits kept, lists without empty
-or repeated values, image URLs absolute.
+NEWSCRAWL_TEXT_DIGITS), a family's ids ASCII digits and any other site's id as the item schema allows
+it, the date as shown with its digits kept, lists without empty or repeated values, image URLs absolute.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from urllib.parse import urljoin
 
-from newscrawl.parsing.text import digits_only, normalize, normalize_paragraphs
+from newscrawl.items import ArticleItem
+from newscrawl.parsing.text import ascii_digits, digits_only, normalize, normalize_paragraphs
+
+#: a stored news code, as the item schema declares it (newscrawl.items): ASCII letters, digits, - and _
+NEWS_CODE = re.compile(ArticleItem.fields["news_code"]["rules"]["pattern"])
 
 
 def join_text(values: Iterable[str | None], digits: str = "keep") -> str | None:
@@ -42,8 +47,27 @@ def first(values: Iterable, clean: Callable = lambda v: v):
 
 
 def news_code(values: Iterable[str | None]) -> str | None:
-    """The first value holding digits, as ASCII digits (ids are never Persian digits)."""
+    """A family page's code: the first value holding digits, as ASCII digits (ids are never Persian digits).
+    IranSamaneh and Nastooh number their articles, so the digits of «کد خبر: ۸۱۸۲۴۲» are the whole id."""
     return first(values, digits_only)
+
+
+def site_code(text: str | None) -> str | None:
+    """Any site's own id as its page shows it after the label («d1Gjx», «۸۱۸۲۴۲» → "818242"), else None.
+
+    The first word of `text` up to a separator (| ، , ؛ ;), Persian digits made ASCII, when it is a whole
+    news code (NEWS_CODE) and no other ASCII word follows it: «ab cd», «../x», «d1Gjxب» or 33 characters
+    are no id, so the page falls back to its URL rather than store part of one. A Persian word after it
+    («818242 تاریخ انتشار») ends it."""
+    if not text:
+        return None
+    words = re.split(r"[|،,؛;]", ascii_digits(normalize(text)), maxsplit=1)[0].split()
+    if not words:
+        return None
+    code = words[0].rstrip(".:")
+    if not NEWS_CODE.fullmatch(code) or (len(words) > 1 and re.match(r"[A-Za-z0-9]", words[1])):
+        return None
+    return code
 
 
 def text_list(values: Iterable[str | None], digits: str = "keep") -> list[str]:

@@ -29,7 +29,8 @@ class ValidatePipeline(_Pipeline):
             self.stats.inc_value(f"newscrawl/{exc.stat}")
             url = str(adapter.get("url") or "").strip() or "?"
             if exc.stat == "dropped/bad_news_code":
-                logger.warning("dropped %s: news_code %r is not ASCII digits", url, adapter["news_code"])
+                logger.warning("dropped %s: news_code %r is no site id (ASCII letters, digits, - and _)", url,
+                               adapter["news_code"])
             else:
                 logger.warning("dropped %s: %s", url, exc)
             raise DropItem(str(exc), log_level=SCRAPY_DROP_LOG_LEVEL) from None

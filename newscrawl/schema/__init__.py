@@ -63,8 +63,8 @@ def errors(item: dict) -> list[str]:
 
 
 def _noun(prop: dict) -> str:
-    if prop.get("pattern") == "^[0-9]+$":
-        return "string of ASCII digits"
+    if prop.get("pattern") == "^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$":
+        return "string of ASCII letters, digits, - and _"
     nouns = {"date-time": "date-time string", "iri": "URL string", "uri": "URL string"}
     return nouns.get(prop.get("format"), "string")
 
