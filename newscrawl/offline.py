@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 def spider_for_url(spider_loader, url: str) -> str | None:
     """Name of the site spider whose domains cover the URL's host, else None (`scrapy extract` then
     uses the `generic` spider, which has no domains of its own)."""
-    from newscrawl.pages.article import on_domain
+    from newscrawl.pages.common import on_domain
 
     host = (urlsplit(url).hostname or "").lower()
     for name in spider_loader.list():

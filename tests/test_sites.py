@@ -96,7 +96,7 @@ def test_scrapy_list_shows_every_site_and_generic():
 
 
 def test_one_domain_rule_for_every_domain_check():
-    from newscrawl.pages.article import on_domain
+    from newscrawl.pages.common import on_domain
 
     assert on_domain("tabnak.ir", ["tabnak.ir"]) and on_domain("www.tabnak.ir", ["x.ir", "tabnak.ir"])
     assert not on_domain("nottabnak.ir", ["tabnak.ir"])  # a suffix is not a subdomain

@@ -244,7 +244,7 @@ def on_site(spider, host: str) -> bool:
     """May the browser load from this host? From the spider's `browser_domains` and their subdomains (a
     crawl of a copy, `-a base_url=`, names the copy's host only, never the real site), else its
     `allowed_domains`; from anywhere when it names none."""
-    from newscrawl.pages.article import on_domain
+    from newscrawl.pages.common import on_domain
 
     domains = getattr(spider, "browser_domains", None) or getattr(spider, "allowed_domains", None) or []
     return not domains or on_domain(host, domains)

@@ -258,7 +258,7 @@ def port_allowed(host: str, port: int | None, given: list[str], domains) -> bool
     """Whether a request to host:port may go, given the spider's start URLs: when a start URL names this
     host, a subdomain or a parent of it, or shares one of the spider's allowed domains with it, the port
     must be one of those start URLs' ports. Hosts related to no start URL are left to Scrapy's offsite."""
-    from newscrawl.pages.article import on_domain
+    from newscrawl.pages.common import on_domain
 
     related = set()
     for url in given:

@@ -25,89 +25,19 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import cache, cached_property
 from typing import ClassVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
-from newscrawl.items import FIELDS
-from newscrawl.pages.base import Page, field
+from newscrawl.pages.base import field
+from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, ArticlePage, meta_source, on_domain, rebase
 from newscrawl.pages.finish import publication_date
 from newscrawl.parsing import htmltext as html
 from newscrawl.parsing import loaders, metadata
 from newscrawl.parsing.dates import parse_iso, parse_jalali
 from newscrawl.parsing.sanitize import clean_url, strip_markup
 from newscrawl.parsing.selectors import sel
-from newscrawl.parsing.text import credited_source
-
-#: a closing line that is not article text
-SIGNOFF_RE = r"(انتهای پیام|انتهای خبر|پایان خبر)\s*[/.]?"
-#: a "read more" box inside the body links elsewhere (Khabaronline's «بیشتر بخوانید:»)
-READ_MORE_RE = r"\s*(بیشتر بخوانید|بخوانید|پیشنهاد ما|مطالب مرتبط)\s*:"
-
-
-def on_domain(host: str | None, domains) -> bool:
-    """Whether `host` is one of `domains` or a subdomain of one (the one rule for every domain check)."""
-    host = host or ""
-    return any(d and (host == d or host.endswith("." + d)) for d in domains)
-
-
-def rebase(url: str, real_base: str, root: str) -> str:
-    """Point an absolute link on the real site (`real_base`) at `root` (e.g. the local test site)."""
-    if root == real_base:
-        return url
-    parts = urlsplit(url)
-    real_host = (urlsplit(real_base).hostname or "").removeprefix("www.")
-    if parts.hostname and on_domain(parts.hostname, [real_host]):
-        base = urlsplit(root)
-        return urlunsplit((base.scheme, base.netloc, base.path.rstrip("/") + parts.path, parts.query, ""))
-    return url
-
-
-class ArticlePage(Page):
-    """A page whose item is an article: the schema's fields (newscrawl.items.FIELDS), in its order; the
-    fields every article page computes alike are here, the others in each family's class."""
-
-    fields = FIELDS  # the item's order, whichever class declares a field
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        #: field name -> the source its value came from (newscrawl.items.SOURCES), as each field is read
-        self.sources: dict[str, str] = {}
-
-    def took(self, name: str, source: str, value):
-        """`value`, recording `source` as where field `name` came from when it is not empty."""
-        if value:
-            self.sources[name] = source
-        return value
-
-    def to_item(self) -> dict:
-        """Every field, in declaration order; `provenance` last, from what the others recorded."""
-        item = {name: getattr(self, name) for name in self.fields if name != "provenance"}
-        item["provenance"] = {name: self.sources[name] for name in self.fields
-                              if name in self.sources and item.get(name)}
-        return item
-
-    @staticmethod
-    def now() -> str:
-        """crawled_at: when the item was made."""
-        return datetime.now(UTC).isoformat(timespec="seconds")
-
-    #: the site's own domains: a credit to the site itself («به گزارش ایسنا،» on isna.ir) is no source
-    own_domains: tuple[str, ...] = ()
-
-    @field
-    def source(self) -> str | None:
-        """The agency the body credits («به گزارش مهر،» → مهر), unless it is the site itself."""
-        return credited_source(self.body, self.own_domains) if self.body else None
-
-    @field
-    def language(self) -> str:
-        return "fa"
-
-    @field
-    def crawled_at(self) -> str:
-        return self.now()
 
 
 class TemplateArticlePage(ArticlePage):
@@ -448,12 +378,6 @@ FALLBACK_KEYS = {"title": (("title",), ()), "kicker": (("kicker",), ()), "lead":
 #: machine-readable dates after JSON-LD's datePublished, in order (Dublin Core last)
 MACHINE_DATE_META = ("article:published_time", "datePublished", "DC.date.issued", "dcterms.created",
                      "dcterms.issued", "DC.date")
-
-
-def meta_source(name: str) -> str:
-    """The provenance of a <meta> named `name`: `opengraph` for og:* and article:* (og:article:* read as
-    article:*), `meta` for any other (Dublin Core DC.* / dcterms.*, twitter:*, itemprop, a CMS's own)."""
-    return "opengraph" if name.startswith(("og:", "article:")) else "meta"
 
 
 class IranSamanehArticlePage(TemplateArticlePage):

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import lxml.html
 from w3lib.url import canonicalize_url
 
-from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, ArticlePage, meta_source
 from newscrawl.pages.base import field
+from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, ArticlePage, meta_source
 from newscrawl.pages.finish import NotAnArticle, publication_date
 from newscrawl.parsing import loaders, metadata
 from newscrawl.parsing.dates import clock_text, jalali_has_time, parse_iso, parse_jalali

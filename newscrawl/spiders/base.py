@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 import scrapy
 
 from newscrawl.items import ArticleItem
-from newscrawl.pages.article import READ_MORE_RE, SIGNOFF_RE, on_domain, rebase
 from newscrawl.pages.base import log_notes
+from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, on_domain, rebase
 from newscrawl.pages.finish import NotAnArticle
 from newscrawl.pages.listing import ArchivePage, FeedPage, ListingLink
 from newscrawl.parsing.dates import jalali_str, parse_date_arg
