@@ -208,7 +208,7 @@ class TemplateArticlePage(ArticlePage):
         item = super().to_item()
         for name, source in item["provenance"].items():
             keys, also = FALLBACK_KEYS.get(name, ((), ()))
-            first = {self.queries(key)[0][1] for key in keys if self.queries(key)}
+            first = {queries[0][1] for key in keys if (queries := self.queries(key))}
             if first and source not in first | set(also):
                 self.note(f"fallback/{name}", logging.DEBUG, "%s of %s from %s: the %s selector found nothing",
                           name, self.page_url, source, "/".join(sorted(first)))

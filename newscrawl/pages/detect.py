@@ -27,7 +27,7 @@ host's registered domain as the generic page names it («news.example.ir» → �
 are those of a generic crawl of the host. `url` is its rel=canonical when on the host and naming the
 same code, else the fetched URL cut after the code when it has the family's shape (`…/fa/news/<id>`,
 slug dropped; a site's page puts `/fa/news/<id>` on its own root, a path this host may not use).
-`news_code` is the code the page shows or the URL's, else the generic rule (the URL's numeric id, else
+`news_code` is the code the page shows or the URL's, else the generic rule (the URL's id: digits, or a site id such as d1Gjx; else
 a hash). Every other field is the one the site's spider gives, except that a relative image URL is
 resolved against the host the page was served from and the site's own name credited in the body is a
 source here (another outlet for this host).
