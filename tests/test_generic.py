@@ -44,15 +44,22 @@ def test_tabnak_real_page(realpage):
     item = extract(realpage("tabnak/article-1.html"), TABNAK_URL)
     assert item["site"] == "tabnak.ir"  # the registered domain, not the tabnak spider's key
     assert item["news_code"] == "818242"
-    assert item["url"] == "http://www.tabnak.ir/fa/news/818242"  # og:url (the page has no rel=canonical)
+    # og:url (the page has no rel=canonical) says http://; the page was served over https
+    assert item["url"] == "https://www.tabnak.ir/fa/news/818242"
     # og:title confirms the <h1>; JSON-LD headLine is only its first segment
     assert item["title"] == (
         f"درخواست سپنتا نیکنام از رئیس{ZWNJ}جمهور/پرونده نماینده سپرده گذار ۴۰ میلیاردی در هیات نظارت بر"
         " رفتار نمایندگان/بانک مرکزی به روزنامه شرق گفته خبرسازی کند؟"
     )
+    # og:description ends at an unescaped quote («حضرتی "»); the description meta spells it &quot;
     assert item["lead"].startswith(f"رصد{ZWNJ}خانه «تابناک»، خبر{ZWNJ}هایی برای مخاطبان آماده می{ZWNJ}کند")
-    assert item["published_at"] == "2018-07-21T00:20:18+04:30"  # JSON-LD datePublished
-    assert item["category"] == ["عمومی"]  # the JSON-LD breadcrumb (its first name is empty)
+    assert f'حضرتی "غیرقانونی" اعلام شد' in item["lead"]
+    assert item["lead"].endswith(f"رصد{ZWNJ}خانه امروز تابناک را تشکیل می{ZWNJ}دهند.")
+    # the shown «۰۰:۲۰» agrees with JSON-LD's 00:20:18 to the minute: the shown date, as the site spider
+    assert item["published_at_raw"] == "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰"
+    assert item["published_at"] == "2018-07-21T00:20:00+04:30"
+    # JSON-LD's breadcrumb names only «عمومی»; the visible div.news_path ends with it and says more
+    assert item["category"] == ["بسته ویژه خبری", "عمومی"]
     paragraphs = item["body"].split("\n\n")
     assert len(paragraphs) == 28  # the 28 <p> of div.body, as the tabnak spider finds them
     assert paragraphs[0].startswith(f"تحولات در گذر است و خبر هیچ گاه متوقف نخواهد شد؛ خبر{ZWNJ}هایی رسمی")
@@ -72,8 +79,9 @@ def test_isna_real_page(realpage):
     assert item["url"] == ISNA_URL
     assert item["title"] == "وزیر خارجه انگلیس: به دنبال افزایش تنش با ایران نیستیم"
     assert item["lead"] == f"وزیر امور خارجه انگیلس مدعی شد که لندن به دنبال تشدید تنش با تهران نمی{ZWNJ}گردد."
-    # JSON-LD says 2019-07-12T13:30:56Z: Tehran local time at its summer offset then
-    assert item["published_at"] == "2019-07-12T18:00:56+04:30"
+    # JSON-LD says 2019-07-12T13:30:56Z (18:00:56 Tehran time); the page shows 18:00: the shown date
+    assert item["published_at_raw"] == "۲۱ تیر ۱۳۹۸ / ۱۸:۰۰"
+    assert item["published_at"] == "2019-07-12T18:00:00+04:30"
     paragraphs = item["body"].split("\n\n")
     assert len(paragraphs) == 3  # «انتهای پیام» dropped
     assert paragraphs[0].startswith("به گزارش ایسنا، به نقل رویترز، جرمی هانت، وزیر امور خارجه انگلیس")
@@ -81,8 +89,27 @@ def test_isna_real_page(realpage):
     assert f"کرده{ZWNJ}ایم" in item["body"] and f"نمی{ZWNJ}گردیم" in item["body"]
     assert item["tags"] == ["ایران", "انگلیس", "نفتکش"]  # article:tag, Arabic ي normalized
     assert item["category"] == ["سیاسی", "سیاست خارجی"]
-    assert item["images"] == ["https://cdn.isna.ir/d/2019/01/26/4/57819257.jpg"]  # og:image
+    # og:image is «…/4/57819257.jpg»; the <img> in the text has the same file name in folder 3: that one
+    assert item["images"] == ["https://cdn.isna.ir/d/2019/01/26/3/57819257.jpg"]
     assert item["source"] is None  # ISNA's own credit on isna.ir: the site naming itself is no source
+
+
+@pytest.mark.parametrize("page, url, spider", [
+    ("tabnak/article-1.html", TABNAK_URL, "tabnak"),
+    ("isna/article-1.html", ISNA_URL, "isna"),
+])
+def test_generic_page_gives_the_site_spiders_item(realpage, page, url, spider):
+    """Issue 16: on both real pages, every field of the generic page is the site spider's (pinned by hand
+    in test_tabnak_realpage and test_isna_realpage), apart from `site` (a domain, not the spider's name)
+    and `provenance` (the generic page reads other sources)."""
+    from newscrawl import extract as library_extract
+
+    body = realpage(page)
+    declared, generic = library_extract(body, url=url, site=spider), extract(body, url)
+    differing = {k: (declared[k], generic.get(k)) for k in declared
+                 if k not in ("site", "provenance", "crawled_at") and declared[k] != generic.get(k)}
+    assert differing == {}
+    assert len([k for k in declared if k not in ("site", "provenance", "crawled_at")]) == 13
 
 
 @pytest.mark.parametrize("page, url, raw, published", [

@@ -225,3 +225,78 @@ def test_fixture_pages_keep_their_structure():
     assert '"name": "استقلال با دو گل پرسپولیس را برد"' in (folder / "breadcrumb.html").read_text(encoding="utf-8")
     assert '<span class="time">19:04</span> <span class="date">1398/02/11</span>' in (
         folder / "time-apart.html").read_text(encoding="utf-8")
+
+
+# -- what the two real pages of ../shared taught (Tabnak 818242, ISNA 98042110897), on pages of our own --
+LONG = f"سازمان هواشناسی از ورود سامانه{Z}ای بارشی خبر داد؛ کارشناسان می{Z}گویند «هشدار زرد» تا پایان هفته برقرار است."
+
+
+def test_a_description_cut_by_an_unescaped_quote_is_completed_by_a_whole_one():
+    # og:description's raw quote ends its attribute after «می‌گویند »; the description meta writes &quot;
+    cut = LONG.replace("«هشدار زرد»", '"هشدار زرد"')
+    head = (f'<meta property="og:description" content="{cut}">'
+            f'<meta name="description" content="{cut.replace(chr(34), "&quot;")}">')
+    item = generic(page(head=head))
+    assert item["lead"] == (f'سازمان هواشناسی از ورود سامانه{Z}ای بارشی خبر داد؛ کارشناسان می{Z}گویند "هشدار زرد"'
+                            " تا پایان هفته برقرار است.")
+    assert item["provenance"]["lead"] == "meta"
+
+
+def test_descriptions_that_differ_keep_the_first_source():
+    head = ('<meta property="og:description" content="باران فردا به تهران می‌رسد.">'
+            '<meta name="description" content="سایت خبری نمونه، اخبار ایران و جهان">')
+    assert generic(page(head=head))["lead"] == f"باران فردا به تهران می{Z}رسد."
+
+
+BREADCRUMB_LD = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "BreadcrumbList",'
+                 ' "itemListElement": [{"@type": "ListItem", "position": 1, "item": {"@id": "/", "name": ""}},'
+                 ' {"@type": "ListItem", "position": 2, "item": {"@id": "/s/9", "name": "محیط زیست"}}]}</script>')
+
+
+@pytest.mark.parametrize("trail, category", [
+    # the visible trail ends with the metadata's one level and says more: the whole path
+    ("<div class='news_path'><a href='/s/3'>جامعه</a> » <a href='/s/9'>محیط زیست</a></div>",
+     ["جامعه", "محیط زیست"]),
+    ("<nav class='breadcrumb'><a href='/'>صفحه نخست</a> / <a href='/s/3'>جامعه</a> / <a href='/s/9'>محیط زیست</a>"
+     " / <a href='/news/615020'>بارش باران در تهران</a></nav>", ["جامعه", "محیط زیست"]),
+    # a trail that does not end with the metadata's section is some other box's: metadata is kept
+    ("<div class='path'><a href='/s/4'>ورزشی</a> » <a href='/s/5'>فوتبال</a></div>", ["محیط زیست"]),
+])
+def test_a_visible_breadcrumb_completes_the_metadata_section(trail, category):
+    assert generic(page(head=BREADCRUMB_LD, info=trail))["category"] == category
+
+
+JSONLD_DATE = ('<script type="application/ld+json">{"@context": "https://schema.org", "@type": "NewsArticle",'
+               ' "headline": "بارش باران در تهران", "datePublished": "2019-05-01T19:04:41+04:30"}</script>')
+
+
+@pytest.mark.parametrize("info, raw, published", [
+    # shown to the minute of JSON-LD's date: the shown date (a site's spider reads the same)
+    ("<div class='info'>۱۱ اردیبهشت ۱۳۹۸ - ۱۹:۰۴</div>", "۱۱ اردیبهشت ۱۳۹۸ - ۱۹:۰۴", "2019-05-01T19:04:00+04:30"),
+    # shown without its time, on the same day: shown text kept, JSON-LD's time kept
+    ("<div class='info'>۱۱ اردیبهشت ۱۳۹۸</div>", "۱۱ اردیبهشت ۱۳۹۸", "2019-05-01T19:04:41+04:30"),
+    # another date (an update the next day): not this article's publication; JSON-LD wins, no raw
+    ("<div class='info'>۱۲ اردیبهشت ۱۳۹۸ - ۰۸:۱۰</div>", None, "2019-05-01T19:04:41+04:30"),
+])
+def test_a_shown_date_agreeing_with_the_metadata_is_the_raw_date(info, raw, published):
+    item = generic(page(head=JSONLD_DATE, info=info))
+    assert (item["published_at_raw"], item["published_at"]) == (raw, published)
+
+
+@pytest.mark.parametrize("og_url, url", [
+    ("http://www.khabar-nemouneh.ir/news/615020", "https://www.khabar-nemouneh.ir/news/615020"),
+    # another host of the same site keeps its scheme: only the page's own host is known to serve https
+    ("http://old.khabar-nemouneh.ir/news/615020", "http://old.khabar-nemouneh.ir/news/615020"),
+])
+def test_an_http_canonical_of_a_page_served_over_https(og_url, url):
+    item = generic(page(head=f'<meta property="og:url" content="{og_url}">'))
+    assert item["url"] == url
+    assert item["provenance"]["url"] == "opengraph"
+
+
+def test_og_image_in_another_size_folder_gives_the_picture_in_the_page():
+    head = '<meta property="og:image" content="https://cdn.khabar-nemouneh.ir/d/2019/05/01/4/6150.jpg">'
+    info = ("<figure><img src='https://cdn.khabar-nemouneh.ir/d/2019/05/01/3/6150.jpg' alt=''></figure>"
+            "<aside><img src='https://cdn.khabar-nemouneh.ir/d/2019/05/01/3/9999.jpg'></aside>")
+    item = generic(page(head=head, info=info))
+    assert item["images"] == ["https://cdn.khabar-nemouneh.ir/d/2019/05/01/3/6150.jpg"]

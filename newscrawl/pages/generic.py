@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+from datetime import timedelta
 from functools import cached_property
 from urllib.parse import urlsplit
 
@@ -35,7 +36,7 @@ from newscrawl.pages.base import field
 from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, ArticlePage, meta_source
 from newscrawl.pages.finish import NotAnArticle, publication_date
 from newscrawl.parsing import loaders, metadata
-from newscrawl.parsing.dates import clock_text, jalali_has_time, parse_iso, parse_jalali
+from newscrawl.parsing.dates import clock_text, jalali_has_time, parse_iso, parse_jalali, to_tehran_iso
 from newscrawl.parsing.htmltext import parse_page, strip_date_label, xml_text
 from newscrawl.parsing.sanitize import clean_url, strip_markup
 from newscrawl.parsing.text import ascii_digits, normalize
@@ -235,19 +236,21 @@ def visible_jalali_date(page, title: str | None = None) -> str | None:
     h1s = root.xpath("//h1")
     heading = next((h for h in h1s if title and normalize(" ".join(h.itertext())) == title),
                    h1s[0] if len(h1s) else None)
-    texts = root.xpath("//body//text()[not(ancestor::script or ancestor::style or ancestor::noscript)]")
+    texts = root.xpath("//body//text()")  # script text dropped below: an ancestor:: test here costs 4 ms
     anchor, dates, shown = None, [], []
+    inside = set(heading.iter()) if heading is not None else set()  # the headline's elements
     for node in texts:
-        text = normalize(node)
-        if not text:
-            continue  # whitespace between tags is no distance
+        if not node.strip(_INVISIBLE) or (not node.is_tail and node.getparent().tag in _SCRIPT_TAGS):
+            continue  # whitespace between tags is no distance; a script's text is no text
         index = len(shown)
-        shown.append((node, text))
-        parent = node.getparent()
-        if anchor is None and heading is not None and (parent is heading or heading in parent.iterancestors()):
+        shown.append((node, node))  # normalized only where read: most of a page's texts never are
+        if anchor is None and inside and node.getparent() in inside:
             anchor = index
-        if len(text) <= 80 and parse_jalali(text) is not None:
-            dates.append(index)
+        if len(node) <= 400 and _DIGIT.search(node):  # a date has digits; no need to parse the rest
+            text = normalize(node)
+            if len(text) <= 80 and parse_jalali(text) is not None:
+                shown[index] = (node, text)
+                dates.append(index)
     if not dates:
         return None
     if anchor is None:
@@ -262,6 +265,11 @@ def visible_jalali_date(page, title: str | None = None) -> str | None:
 
 #: at most this many short texts without digits (a «ساعت», a «|») between a date and its time
 _CLOCK_GAP = 1
+_DIGIT = re.compile(r"[0-9۰-۹٠-٩]")
+_SCRIPT_TAGS = frozenset({"script", "style", "noscript", "template"})
+#: what normalize() removes from a text that is only layout: whitespace and invisible marks
+_INVISIBLE = " \t\n\r\f\v\xa0\u200b\u200c\u200d\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\ufeff"
+_MINUTE = timedelta(minutes=1)
 
 
 def _with_its_time(shown: list, at: int) -> tuple[str, int, int]:
@@ -280,10 +288,10 @@ def _with_its_time(shown: list, at: int) -> tuple[str, int, int]:
         for near in (at - distance, at + distance):
             if not 0 <= near < len(shown):
                 continue
-            between = shown[min(at, near) + 1:max(at, near)]
-            if any(len(t) > 10 or re.search(r"[0-9۰-۹٠-٩]", t) for _, t in between):
+            between = [normalize(t) for _, t in shown[min(at, near) + 1:max(at, near)]]
+            if any(len(t) > 10 or _DIGIT.search(t) for t in between):
                 continue
-            clock = clock_text(shown[near][1])
+            clock = clock_text(normalize(shown[near][1]))
             if clock and box.intersection(_up(shown[near][0].getparent(), 3)):
                 return (f"{clock} {date}", near, at) if near < at else (f"{date} {clock}", at, near)
     return date, at, at
@@ -298,6 +306,17 @@ def _up(element, levels: int) -> list:
         out.append(ancestor)
     return out
 
+
+
+def _agrees(shown: str, machine: str) -> bool:
+    """Whether a shown Jalali date is the machine-readable one: within its minute, or on its Tehran day
+    when it shows no time."""
+    day, instant = parse_jalali(strip_markup(shown)), parse_iso(machine)
+    if day is None or instant is None:
+        return False
+    if jalali_has_time(strip_markup(shown)):
+        return abs(day - instant) < _MINUTE
+    return to_tehran_iso(day)[:10] == to_tehran_iso(instant)[:10]
 
 
 def _loose(text: str | None) -> str:
@@ -328,6 +347,31 @@ def kicker_above(page, title: str | None) -> str | None:
             if re.fullmatch(r"h[2-6]", before.root.tag) or before.xpath(
                     f'self::*[re:test(@class, "{_KICKER_CLASS}", "i")]', namespaces=_RE_NS):
                 return text
+    return None
+
+
+#: class words of a visible breadcrumb trail: «breadcrumb», IranSamaneh's «news_path», a theme's «path»
+_PATH_CLASS = r"(^|[\s_-])(bread-?crumbs?|crumbs?|path)([\s_-]|[0-9]|$)"
+
+
+def visible_path(page, tail: list[str], title: str | None) -> list[str] | None:
+    """The section path a visible breadcrumb shows (the link texts of an element whose class names a trail,
+    _PATH_CLASS, or that holds schema.org's BreadcrumbList as microdata), without the home link and the
+    article itself, when it ends with `tail`, the section the metadata gives, and is longer: metadata
+    often names only the last level («عمومی») where the page shows «بسته ویژه خبری » عمومی». A trail
+    that does not end with the metadata's section is some other box's and is not trusted."""
+    if not tail:
+        return None
+    trails = page.xpath('//*[contains(@class, "rumb") or contains(@class, "path") or contains(@class, "Path")'
+                        ' or contains(@itemtype, "BreadcrumbList")][.//a]')  # cheaper than re:test on each
+    for trail in trails:
+        if not (re.search(_PATH_CLASS, trail.attrib.get("class", ""), re.I) or "BreadcrumbList" in trail.attrib.get(
+                "itemtype", "")):
+            continue
+        names = [normalize(" ".join(a.xpath(".//text()").getall())) for a in trail.xpath(".//a")]
+        names = [n for n in names if n and n.lower() not in metadata.HOME and (not title or _loose(n) != _loose(title))]
+        if len(names) > len(tail) and [_loose(n) for n in names[-len(tail):]] == [_loose(t) for t in tail]:
+            return names
     return None
 
 
@@ -396,12 +440,20 @@ class GenericArticlePage(ArticlePage):
 
     @field(cached=True)
     def lead(self) -> str | None:
-        lead, source = metadata.ld_text(self.ld, "description"), "jsonld"
-        if not lead:
-            lead, source = metadata.meta(self.selector, "og:description"), "opengraph"
-        if not lead:
-            lead, source = metadata.meta(self.selector, "description"), "meta"
-        return self.took("lead", source, loaders.join_text([lead], self.digits))
+        """JSON-LD's description, else og:description, else the description meta; completed by a longer
+        description that starts with it: an unescaped quote inside a content attribute («حضرتی "غیرقانونی"»)
+        ends it early in one tag while another tag of the page spells it with &quot; and keeps it whole."""
+        stated = [(metadata.ld_text(self.ld, "description"), "jsonld")]
+        stated += [(d, "opengraph") for d in metadata.meta_all(self.selector, "og:description")]
+        stated += [(d, "meta") for name in ("description", "dc.description", "twitter:description")
+                   for d in metadata.meta_all(self.selector, name)]
+        stated = [(loaders.join_text([d], self.digits), source) for d, source in stated if d]
+        stated = [(d, source) for d, source in stated if d]
+        if not stated:
+            return self.took("lead", "meta", None)
+        lead, source = stated[0]
+        lead, source = max(((d, s) for d, s in stated if d.startswith(lead)), key=lambda found: len(found[0]))
+        return self.took("lead", source, lead)
 
     @field(cached=True)
     def body(self) -> str | None:
@@ -410,6 +462,8 @@ class GenericArticlePage(ArticlePage):
     @field
     def published_at(self) -> str | None:
         raw = self.published_at_raw
+        if raw and self.machine_date and not jalali_has_time(strip_markup(raw)):
+            raw = None  # a shown day without its time: the machine date says more
         value = publication_date(raw, self.machine_date, self.url_field, self.note)
         shown = raw and parse_jalali(strip_markup(raw)) is not None
         return self.took("published_at", self.sources.get("published_at_raw") if shown else (
@@ -417,22 +471,32 @@ class GenericArticlePage(ArticlePage):
 
     @field(cached=True)
     def published_at_raw(self) -> str | None:
+        """A Jalali date in a meta tag (Tabnak's); else the date shown nearest the headline
+        (visible_jalali_date) when the page has no machine date, or when it agrees with that date (same
+        minute; same day when it shows no time): then a site's spider and the generic one give the same
+        raw text and instant. A shown date that disagrees is some other date (a modification, a related
+        item's) and metadata is kept."""
         published = self.published
-        if published and parse_iso(published) is None:  # a Jalali date in a meta tag (Tabnak's)
+        if published and parse_iso(published) is None:
             return self.took("published_at_raw", self.published_source, loaders.shown_date(published))
-        if published or self.listing_date:
+        shown = loaders.shown_date(visible_jalali_date(self.selector, self.title))
+        machine = self.machine_date
+        if machine and not (shown and _agrees(shown, machine)):
             return None
-        return self.took("published_at_raw", "generic",
-                         loaders.shown_date(visible_jalali_date(self.selector, self.title)))
+        return self.took("published_at_raw", "generic", shown)
 
     @field
     def category(self) -> list[str]:
+        """article:section, else JSON-LD's articleSection or BreadcrumbList; a visible breadcrumb that
+        ends with it and says more wins (visible_path)."""
         section = metadata.meta(self.selector, "article:section")
-        if section:
-            return self.took("category", "opengraph", loaders.text_list(re.split(r"\s*[>»/]\s*", section),
-                                                                       self.digits))
-        return self.took("category", "jsonld", loaders.text_list(
-            metadata.ld_list(self.ld, "articleSection") or metadata.ld_breadcrumb(self.selector), self.digits))
+        stated, source = (re.split(r"\s*[>»/]\s*", section), "opengraph") if section else (
+            metadata.ld_list(self.ld, "articleSection") or metadata.ld_breadcrumb(self.selector), "jsonld")
+        stated = loaders.text_list(stated, self.digits)
+        shown = visible_path(self.selector, stated, self.title)
+        if shown:
+            return self.took("category", "generic", loaders.text_list(shown, self.digits))
+        return self.took("category", source, stated)
 
     @field
     def tags(self) -> list[str]:
@@ -450,9 +514,19 @@ class GenericArticlePage(ArticlePage):
 
     @field
     def images(self) -> list[str]:
+        """og:image and the pictures in the text; og:image is often a resized copy in another size's folder
+        («…/4/57819257.jpg»): an <img> of the page with the same file name is the picture readers see, and
+        replaces it."""
         og = metadata.meta(self.selector, "og:image", "twitter:image:src", "twitter:image")
+        source = "generic" if self.extracted[1] else meta_source("og:image")
+        name = og and urlsplit(og.strip()).path.rsplit("/", 1)[-1]
+        if name and not self.extracted[1]:
+            shown = [src for src in self.xpath("//body//img/@src").getall()
+                     if urlsplit(src.strip()).path.rsplit("/", 1)[-1] == name]
+            if shown:
+                og, source = shown[0], "generic"
         images = loaders.absolute_urls([og, *self.extracted[1]], self.base_url)
-        return self.took("images", "generic" if self.extracted[1] else meta_source("og:image"), images)
+        return self.took("images", source, images)
 
     # -- provenance (newscrawl.items.SOURCES) --------------------------------------------------------
     def title_source(self, title: str | None) -> str:
@@ -480,10 +554,13 @@ class GenericArticlePage(ArticlePage):
     @property
     def url_source(self) -> str:
         """rel=canonical (`meta`), og:url (`opengraph`), or the URL fetched (`url`)."""
-        url = self.url_field
-        if url == (self.xpath('//link[@rel="canonical"]/@href').get() or "").strip().split("#", 1)[0]:
+        def bare(url: str | None) -> str:  # without the scheme url_field may have upgraded to https
+            return (url or "").strip().split("#", 1)[0].split("://", 1)[-1]
+
+        url = bare(self.url_field)
+        if url == bare(self.xpath('//link[@rel="canonical"]/@href').get()):
             return "meta"
-        if url == (metadata.meta(self.selector, "og:url") or "").strip().split("#", 1)[0]:
+        if url == bare(metadata.meta(self.selector, "og:url")):
             return "opengraph"
         return "url"
 
@@ -544,6 +621,8 @@ class GenericArticlePage(ArticlePage):
             if url:
                 parts = urlsplit(url)
                 if registered_domain(parts.hostname or "") == site and _same_port(parts, fetched):
+                    if parts.scheme == "http" and fetched.scheme == "https" and parts.hostname == fetched.hostname:
+                        url = "https" + url[4:]  # a template's stale http:// on a page served over https
                     return url.split("#", 1)[0]
                 problem = "offsite"
             kind = "offsite" if problem == "offsite" else "unsafe"

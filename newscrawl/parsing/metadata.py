@@ -178,7 +178,8 @@ def ld_is_article(obj: dict) -> bool:
     return bool(_types(obj) & (ARTICLE_TYPES - {"webpage"}))
 
 
-_HOME = frozenset({"خانه", "صفحه اصلی", "صفحه نخست", "home", "homepage"})
+#: breadcrumb names of the home link, never a category
+HOME = frozenset({"خانه", "صفحه اصلی", "صفحه نخست", "home", "homepage"})
 
 
 def _position(entry: dict) -> int:
@@ -244,7 +245,7 @@ def ld_breadcrumb(response) -> list[str]:
             for position, entry in enumerate(items, 1):
                 item = entry.get("item")
                 name = entry.get("name") or (item.get("name") if isinstance(item, dict) else None)
-                if not isinstance(name, str) or not name.strip() or name.strip().lower() in _HOME:
+                if not isinstance(name, str) or not name.strip() or name.strip().lower() in HOME:
                     continue
                 if position == len(items):
                     url = entry.get("url") or (item.get("@id") or item.get("url") if isinstance(item, dict) else item)
