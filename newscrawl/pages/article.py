@@ -228,8 +228,9 @@ class TemplateArticlePage(ArticlePage):
         """The code the page shows, else the URL's; a page showing another code than its URL is noted."""
         shown, source = self.text_from("news_code", first_only=False)
         from_url = self.code_from_url(self.page_url)
-        code = loaders.news_code([shown or None, from_url])
-        self.took("news_code", source if code and code == loaders.news_code([shown or None]) else "url", code)
+        shown_code = loaders.news_code([shown or None])
+        code = shown_code or loaders.news_code([from_url])
+        self.took("news_code", source if shown_code else "url", code)
         if code and from_url and code != from_url:
             self.note("news_code_mismatch", logging.WARNING, "news code %s on page differs from URL %s",
                       code, self.page_url)
@@ -241,29 +242,27 @@ class TemplateArticlePage(ArticlePage):
 
     @field(cached=True)
     def title(self) -> str | None:
-        text, source = self.text_from("title")
-        title = self.took("title", source, loaders.join_text([text] if text else [], self.digits))
-        if title:
-            return title
-        fallback, source = self.metadata_text("headline", "og:title", "DC.title", "dcterms.title")
-        title = loaders.join_text([text, fallback] if text else [fallback], self.digits)
-        return self.from_generic("title", self.took("title", source, title))
+        return self.line("title", "headline", "og:title", "DC.title", "dcterms.title")
 
     @field
     def kicker(self) -> str | None:
-        text, source = self.text_from("kicker")
-        return self.from_generic("kicker", self.took("kicker", source, loaders.join_text([text] if text else [],
-                                                                                       self.digits)))
+        return self.line("kicker")
 
     @field
     def lead(self) -> str | None:
-        text, source = self.text_from("lead")
-        lead = self.took("lead", source, loaders.join_text([text] if text else [], self.digits))
-        if lead:
-            return lead
-        fallback, source = self.metadata_text("description", "DC.description", "dcterms.abstract")
-        lead = loaders.join_text([text, fallback] if text else [fallback], self.digits)
-        return self.from_generic("lead", self.took("lead", source, lead))
+        return self.line("lead", "description", "DC.description", "dcterms.abstract")
+
+    def line(self, name: str, *metadata_names: str) -> str | None:
+        """A one-line field's chain: the template's selectors, then the page metadata named (if any), then
+        the generic page's value when the page drifted (from_generic)."""
+        text, source = self.text_from(name)
+        value = self.took(name, source, loaders.join_text([text] if text else [], self.digits))
+        if value:
+            return value
+        if metadata_names:
+            fallback, source = self.metadata_text(*metadata_names)
+            value = self.took(name, source, loaders.join_text([text, fallback] if text else [fallback], self.digits))
+        return self.from_generic(name, value)
 
     @field(cached=True)
     def body(self) -> str | None:
