@@ -192,7 +192,7 @@ def test_resume_after_sigkill_stores_every_article_once(site, tmp_path, order):
 def hostile(site, tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("hostile")
     started = time.monotonic()
-    log, report = crawl(tmp_path, site + "/hostile", *ARCHIVE, "-s", "DOWNLOAD_TIMEOUT=2", "-s", "RETRY_TIMES=1")
+    log, report = crawl(tmp_path, site + "/hostile", *ARCHIVE, "-s", "DOWNLOAD_TIMEOUT=4", "-s", "RETRY_TIMES=1")
     items = {i["news_code"]: i for i in map(json.loads, (tmp_path / "items.jsonl").read_text("utf-8").splitlines())}
     return {"log": log, "report": report, "items": items, "db": db_codes(tmp_path),
             "seconds": time.monotonic() - started, "path": tmp_path}
