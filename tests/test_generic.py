@@ -362,7 +362,7 @@ def test_crawl_without_a_source_stops_with_one_line(tmp_path):
     result = run_scrapy("crawl", "generic", env=crawl_env(tmp_path))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "error: generic: generic needs -a url=<article>, urls=, urls_file=, feed= or sitemap="]
+        "error: generic: generic needs -a url=<article>, urls=, urls_file=, feed=, sitemap= or warc="]
 
 
 def test_scrapy_check_skips_generic(tmp_path):
