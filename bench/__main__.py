@@ -1,4 +1,4 @@
-"""`python -m bench [--quick] [--output PATH] [--only extract,library,crawl,storage,memory,crash]`: run the benchmarks,
+"""`python -m bench [--quick] [--output PATH] [--only extract,library,crawl,storage,memory,crash,warc]`: run the benchmarks,
 print a table and write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json)."""
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
 
-SECTIONS = ("extract", "library", "crawl", "storage", "memory", "crash")
+SECTIONS = ("extract", "library", "crawl", "storage", "memory", "crash", "warc")
 
 
 def _num(value, digits: int = 0) -> str:
@@ -79,6 +79,22 @@ def table(r: dict) -> str:
             counts = [r[f"crash_{scenario}_{k}"] for k in ("missing", "duplicated", "one_store_only")]
             add(f"crash harness, {r['crash_articles']:,} articles stopped {r['crash_stops']} times {label}: "
                 "missing / duplicated / in one store only", " / ".join(map(str, counts)), target="0 / 0 / 0")
+    if "crash_warc_missing" in r:
+        counts = [r[f"crash_warc_{k}"] for k in ("missing", "duplicated", "one_store_only", "wrong_copy", "stale")]
+        add(f"crash harness, WARC backfill of {r['crash_warc_records']:,} records SIGKILLed "
+            f"{len(r['crash_warc_stops'])} times: missing / duplicated / in one store only / not the earliest "
+            "capture / feed's best line not the row", " / ".join(map(str, counts)), target="0 / 0 / 0 / 0 / 0")
+    if "warc_articles_per_s" in r:
+        add(f"WARC records, {r['warc_compared_records']:,}: full extraction / trafilatura.extract with metadata "
+            "(articles per CPU s)", _num(r["warc_articles_per_s"]), _num(r["warc_trafilatura_per_s"]),
+            _num(r["warc_vs_trafilatura"], 1), "ratio ≥ 5")
+        add(f"WARC backfill crawl of {r['warc_records_small']:,} records into SQLite + JSONL "
+            "(articles per CPU s; per wall s) / trafilatura", f"{_num(r['warc_crawl_articles_per_s'])}; "
+            f"{_num(r['warc_crawl_articles_per_wall_s'])}", _num(r["warc_trafilatura_per_s"]),
+            _num(r["warc_crawl_vs_trafilatura"], 1), "(shown only)")
+        add(f"peak RSS, WARC backfill of {r['warc_records_small']:,} / {r['warc_records_large']:,} records (MB)",
+            f"{r['warc_rss_mb_small']:.1f} / {r['warc_rss_mb_large']:.1f}", ratio=_num(r["warc_rss_ratio"], 2),
+            target="ratio ≤ 1.5")
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -105,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import scrapy
 
-    from bench import crash, crawl, extract, library, memory, storage
+    from bench import crash, crawl, extract, library, memory, storage, warc
 
     results: dict = {}
     started = time.perf_counter()
@@ -122,6 +138,9 @@ def main(argv: list[str] | None = None) -> int:
                 results.update(storage.run(quick=args.quick, postgres=not args.no_postgres))
             elif section == "crash":
                 results.update(crash.run(*((600, 2) if args.quick else (20_000, 8))))
+                results.update(crash.run_warc(*((400, 2) if args.quick else (20_000, 4))))
+            elif section == "warc":
+                results.update(warc.run(*((100, 200) if args.quick else (5_000, 50_000))))
             else:
                 results.update(memory.run(*((60, 120, 2_000) if args.quick else (500, 5_000, 200_000))))
                 results.update(memory.listing_crawl(*((2_000, None) if args.quick else

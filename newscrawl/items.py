@@ -14,6 +14,8 @@ object of field name to text: stored as JSON, `jsonb` on PostgreSQL; a JSON cell
 
 import scrapy
 
+from newscrawl.archives import SOURCES as FETCHED_FROM
+
 _URL = {"format": "iri", "pattern": "^https?://", "maxLength": 2048}
 #: the sources a field's value can come from (the `provenance` field), in the order a site's page tries them
 SOURCES = ("site", "family", "jsonld", "opengraph", "meta", "generic", "url", "feed")
@@ -66,6 +68,18 @@ class ArticleItem(scrapy.Item):
                       pattern="^[a-z]{2}$")
     crawled_at = _field("instant", "When the article was fetched, in UTC.", "2026-11-25T02:00:00+00:00",
                         sql_length=40, zone="UTC", format="date-time", pattern=_INSTANT + r"(\+00:00|Z)$")
+    fetched_from = _field(
+        "name", "Where the page's bytes came from: `live` (the site itself), `warc` (a WARC file), "
+        "`commoncrawl` or `wayback` (web archives). See docs/archives.md.", "live",
+        sql_length=16, pattern=f"^({'|'.join(FETCHED_FROM)})$")  # never null, as `language`: set by the page
+    archive_ref = _field(
+        "text", "Where in the archive: `<WARC file name>#<record offset>` for a WARC file or Common Crawl, "
+        "the `https://web.archive.org/web/<timestamp>id_/<url>` capture for the Wayback Machine; null "
+        "when live.", "CC-NEWS-20180722050000-00042.warc.gz#1834221", nullable=True, minLength=1)
+    captured_at = _field(
+        "instant", "When the page's bytes were captured, in UTC: the archive's capture time, or the fetch "
+        "time of a live crawl.", "2018-07-22T05:00:00+00:00", sql_length=40, zone="UTC", format="date-time",
+        pattern=_INSTANT + r"(\+00:00|Z)$")
     provenance = _field(
         "map", "Where each field with a value came from: `site` or `family` (the site's or its CMS family's "
         "selectors), `jsonld`, `opengraph` (og:* and article:*), `meta` (other meta tags: Dublin Core, "

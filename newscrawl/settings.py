@@ -96,6 +96,27 @@ NEWSCRAWL_LISTING_QUEUE = 1000
 SPIDER_MIDDLEWARES = {"newscrawl.spidermiddlewares.listings.ListingBacklog": 10}  # the last to see a callback's output
 SPIDER_MIDDLEWARES["newscrawl.spidermiddlewares.spool.SpoolReplay"] = 20  # spooled articles of an earlier run, first
 DOWNLOADER_MIDDLEWARES["newscrawl.spidermiddlewares.listings.HeadOnlyMiddleware"] = 586  # before meta refresh (580) decodes
+# WARC backfills (`-a warc=`; docs/archives.md): a record's request is answered from the file, before any
+# middleware that could reach the network; the scan keeps at most NEWSCRAWL_WARC_QUEUE requests scheduled.
+DOWNLOADER_MIDDLEWARES["newscrawl.downloadermiddlewares.archives.WarcMiddleware"] = 10
+NEWSCRAWL_WARC_QUEUE = 1000
+# Common Crawl and the Wayback Machine (`-a commoncrawl=`, `-a wayback=1`; newscrawl.archives.remote): the services'
+# addresses (tests point them at testkit.archiveserver), one download slot each at its documented rate, retries
+# that wait as long as a 429/503 asks; deleted articles looked up in the Wayback Machine only when asked.
+NEWSCRAWL_COMMONCRAWL_INDEX_URL = "https://index.commoncrawl.org"
+NEWSCRAWL_COMMONCRAWL_DATA_URL = "https://data.commoncrawl.org"
+NEWSCRAWL_WAYBACK_URL = "https://web.archive.org"
+NEWSCRAWL_WAYBACK_FALLBACK = os.environ.get("NEWSCRAWL_WAYBACK_FALLBACK", "") in ("1", "true", "yes")
+NEWSCRAWL_ARCHIVE_RETRY_TIMES = 6
+NEWSCRAWL_ARCHIVE_MAX_BACKOFF = 600.0
+DOWNLOAD_SLOTS = {
+    "commoncrawl-index": {"concurrency": 1, "delay": 1.0, "jitter": 0},  # Common Crawl: at most 1 index query/s
+    "commoncrawl-data": {"concurrency": 1, "delay": 0.5, "jitter": 0},
+    "wayback-cdx": {"concurrency": 1, "delay": 2.5, "jitter": 0},  # the Internet Archive's 24 CDX queries a minute
+    "wayback": {"concurrency": 1, "delay": 1.0, "jitter": 0},
+}
+DOWNLOADER_MIDDLEWARES["newscrawl.archives.middlewares.ArchiveBackoffMiddleware"] = 560  # before RetryMiddleware
+DOWNLOADER_MIDDLEWARES["newscrawl.archives.middlewares.WaybackFallbackMiddleware"] = 570
 
 EXTENSIONS = {
     # LogStats' periodic line with percent done and ETA (newscrawl.extensions.progress), every NEWSCRAWL_PROGRESS_SECONDS

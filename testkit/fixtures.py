@@ -1,6 +1,7 @@
 """Page fixtures as files, one folder per site: `tests/pages/<site>/<name>.html` is a page and
 `<name>.json` what extracting it must give, `{"input": {"url": ..., "captured_at": null}, "item": {...},
-"not_in_body": [...]}`: the item without `crawled_at` (the time of the run), and text on the page around
+"not_in_body": [...]}`: the item without `crawled_at` and `captured_at` (the time of the run; captured_at
+is the input's when it gives one), and text on the page around
 the article (ads, related news, read-more boxes) that no extraction may put in the body, which the
 generic spider's check needs (optional). tests/test_fixtures.py runs them all.
 
@@ -23,7 +24,8 @@ from pathlib import Path
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 
 PAGES = Path(__file__).resolve().parents[1] / "tests" / "pages"
-VARYING = ("crawled_at",)  #: item fields a fixture does not hold: they change from run to run
+VARYING = ("crawled_at", "captured_at")  #: item fields a fixture does not hold: they change from run to run
+#: (captured_at is crawled_at when the input gives no capture time; tests/test_fixtures.py checks it)
 
 
 @dataclass(frozen=True)

@@ -145,7 +145,7 @@ def test_flatten_cuts_wrappers_then_everything_and_keeps_paragraphs_apart():
 
 def _item(extractor, body: str, url: str) -> dict:
     item = extractor.extract(body.encode("utf-8"), url)
-    item.pop("crawled_at")
+    item.pop("crawled_at"), item.pop("captured_at")  # the time of the run
     return item
 
 

@@ -14,6 +14,7 @@ from tests.conftest import scrapy_env
 pytestmark = pytest.mark.faults
 
 ARTICLES = 600
+WARC_ARTICLES = 400  # 400 + 7 records: articles 50, 100, ..., 350 come again, captured earlier
 
 
 @pytest.fixture(scope="module")
@@ -47,3 +48,13 @@ def test_audit_counts_what_the_stores_disagree_on(tmp_path):
     (data / "b.jsonl").write_text("".join(json.dumps({"news_code": c}) + "\n" for c in ("2", "9")))
     got = crash.audit(tmp_path / "data", db, {"1", "2", "3", "4"})
     assert got == {"stored": 3, "missing": 1, "unexpected": 0, "duplicated": 1, "one_store_only": 2}
+
+
+def test_a_killed_warc_backfill_loses_duplicates_and_misplaces_nothing(tmp_path):
+    """A WARC backfill (JOBDIR, SQLite and JSON Lines) SIGKILLed twice at random and rerun to its end: every
+    article stored once, as its earliest capture (some come twice in the file), and in the feeds."""
+    outcome = crash.warc_scenario(WARC_ARTICLES, kills=2, rng=random.Random(17), work=tmp_path, max_wait=1.5)
+    assert outcome["stored"] == WARC_ARTICLES and outcome["records"] == WARC_ARTICLES + 7, outcome
+    assert 0 < outcome["stored_at_kills"][0] < WARC_ARTICLES, outcome  # the first kill hit a backfill storing
+    assert (outcome["missing"], outcome["unexpected"], outcome["duplicated"], outcome["one_store_only"],
+            outcome["wrong_copy"], outcome["stale"]) == (0, 0, 0, 0, 0, 0), outcome

@@ -26,8 +26,9 @@ HOST = "https://news.example.ir"
 TABNAK = (PAGES / "tabnak" / "article.html").read_bytes()
 ISNA = (PAGES / "isna" / "article.html").read_bytes()
 #: what an undeclared host may change: the item's site and url, the source (a site crediting itself is
-#: no source, but on another host it is one: checked by hand below), crawled_at (the time of the run)
-HOST_FIELDS = ("site", "url", "source", "crawled_at", "provenance")
+#: no source, but on another host it is one: checked by hand below), crawled_at and captured_at (the time of
+#: the run)
+HOST_FIELDS = ("site", "url", "source", "crawled_at", "captured_at", "provenance")
 
 
 def same_fields(declared: dict, detected: dict) -> dict:

@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from newscrawl import NotAnArticle, extract
+from newscrawl.pages.common import utc_instant
 from testkit.fixtures import PAGES, expected_item, fixtures
 from tests.conftest import scrapy_env
 
@@ -49,6 +50,8 @@ def test_fixture(fixture):
                    captured_at=fixture.captured_at)
     assert expected_item(item) == fixture.item
     assert datetime.fromisoformat(item["crawled_at"]).tzinfo is not None
+    # a live page is captured when it is read; an archived one when the input says (UTC)
+    assert item["captured_at"] == (utc_instant(fixture.captured_at) or item["crawled_at"])
     for text in fixture.not_in_body:
         assert text not in item["body"], text
 

@@ -20,6 +20,7 @@ GOOD = {"site": "tabnak", "news_code": "818242", "url": "https://www.tabnak.ir/f
         "body": "تحولات در گذر است.\n\nرصد‌خانه «تابناک»", "published_at": "2018-07-21T00:20:00+04:30",
         "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["بسته ویژه خبری", "عمومی"], "tags": [],
         "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
+        "fetched_from": "live", "archive_ref": None, "captured_at": "2026-11-25T02:00:00+00:00",
         "provenance": {"title": "family", "body": "family"}}
 
 
@@ -68,6 +69,10 @@ def test_site_must_be_a_name_or_domain():
     ({"published_at": "۳۰ تیر ۱۳۹۷"}, "published_at"),
     ({"published_at": "2018-07-32T00:20:00+04:30"}, "published_at"),  # no such day
     ({"crawled_at": "2026-11-25T05:30:00+03:30"}, "crawled_at"),  # must be UTC
+    ({"captured_at": "2018-07-22T09:30:00+04:30"}, "captured_at"),  # must be UTC too
+    ({"fetched_from": "ftp"}, "fetched_from"),  # live, warc, commoncrawl or wayback
+    ({"fetched_from": None}, "fetched_from"),
+    ({"archive_ref": ""}, "archive_ref"),  # null when there is none
     ({"url": "/fa/news/818242"}, "url"),  # relative
     ({"title": ""}, "title"),
     ({"category": "عمومی"}, "category"),  # a list, not a string
@@ -131,13 +136,13 @@ def test_required_and_list_fields_come_from_the_item_definition():
 
     assert items.FIELDS == ("site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
                             "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at",
-                            "provenance")
+                            "fetched_from", "archive_ref", "captured_at", "provenance")
     assert items.REQUIRED == ("site", "news_code", "url", "title", "body")
     assert clean.REQUIRED is items.REQUIRED
     assert items.LIST_FIELDS == ("category", "tags", "images")
     # the sanitizer strips markup from text, and checks URLs instead: images is a list, but of URLs
     assert sanitize.LIST_FIELDS == ("category", "tags")
-    assert sanitize.TEXT_FIELDS == ("title", "kicker", "lead", "published_at_raw", "source")
+    assert sanitize.TEXT_FIELDS == ("title", "kicker", "lead", "published_at_raw", "source", "archive_ref")
     assert items.of_kind("url") == ("url", "images") and items.of_kind("url", lists=False) == ("url",)
     assert "published_at_meta" not in items.FIELDS  # declared without a kind: internal, never exported
 

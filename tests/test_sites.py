@@ -57,7 +57,7 @@ def start_urls(spidercls, **kwargs) -> list[str]:
 @pytest.mark.parametrize("name", sorted(IRANSAMANEH))
 def test_iransamaneh_start_urls(loader, name):
     cls, base = loader.load(name), BASES[name]
-    assert cls.modes() == ("rss", "archive", "ids", "url")
+    assert cls.modes() == ("rss", "archive", "ids", "url", "warc")
     assert start_urls(cls, mode="rss") == [f"{base}/fa/rss/allnews"]
     assert start_urls(cls, mode="rss", service="24") == [f"{base}/fa/rss/24"]
     assert start_urls(cls, since="1402/07/15", until="1402/07/16") == [
@@ -74,7 +74,7 @@ def test_iransamaneh_start_urls(loader, name):
 @pytest.mark.parametrize("name", sorted(NASTOOH))
 def test_nastooh_start_urls(loader, name):
     cls, base = loader.load(name), BASES[name]
-    assert cls.modes() == ("rss", "archive", "ids", "url")
+    assert cls.modes() == ("rss", "archive", "ids", "url", "warc")
     assert start_urls(cls, mode="rss") == [f"{base}/rss"]
     assert start_urls(cls, mode="rss", service="5") == [f"{base}/rss/tp/5"]
     # one archive page per day, newest first (Nastooh archives show a single day)

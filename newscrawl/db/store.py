@@ -7,10 +7,15 @@ lists as JSON text; PostgreSQL uses `timestamptz` and `jsonb`, and an older tabl
 and `json` lists is converted in place when the store opens it (ArticleStore._native_types). Both give
 back the same text, so an export is byte for byte the same from either.
 
-One row per (site, news_code), written once and never overwritten: a batch is one transaction of
-INSERT ... ON CONFLICT DO NOTHING RETURNING, so the writer learns which rows it stored and which
-another run had stored first. Every row carries the `run_id` of the crawl process that stored it;
-the feed repair (newscrawl.exports.feeds) uses it to make a run's JSON Lines file agree with the database.
+One row per (site, news_code). A batch is one transaction of INSERT ... ON CONFLICT DO UPDATE ... WHERE
+<the new copy is better> RETURNING, so the writer learns which rows it stored, which it replaced and
+which another copy keeps. Which copy is better is THE rule of `better` (docs/archives.md, "Provenance and
+deduplication across sources"): a live fetch over an archived capture; among archived captures, the
+earliest. A row is otherwise never overwritten (a live copy is never replaced; equal copies keep the
+first). The database evaluates the rule on the row it locks, so a fleet racing on one article stores it
+once, and the best copy wins whatever the order. Every row carries the `run_id` of the crawl process that
+stored (or last replaced) it and `replacements`, how often a better copy replaced it; the feed repair
+(newscrawl.exports.feeds) uses both to make a run's JSON Lines file agree with the database.
 
 Transient errors (a server restart, a reset connection, "database is locked", a serialization
 failure) are retried with exponential backoff for `retry_seconds`; after that the store raises
@@ -30,7 +35,7 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TypeVar
@@ -56,6 +61,7 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    not_,
     or_,
     select,
     text,
@@ -132,6 +138,8 @@ articles = Table(
     Column("stored_at", DateTime(timezone=True)),
     # the crawl process that stored the row (see run_id_for); NULL for rows older than the column
     Column("run_id", String(128), index=True),
+    # how many times a better copy of the article replaced the row (`better`); NULL: never
+    Column("replacements", Integer),
     UniqueConstraint("site", "news_code", name="uq_articles_site_code"),
 )
 #: the item fields a row holds, in export order
@@ -151,7 +159,11 @@ _IS_KNOWN = (
 _KNOWN_CODES = select(articles.c.news_code).where(
     articles.c.site == bindparam("site"), articles.c.news_code.in_(bindparam("codes", expanding=True))
 )
-_OWNED_CODES = _KNOWN_CODES.where(articles.c.run_id == bindparam("run_id"))
+_OWNED = select(articles.c.news_code, articles.c.stored_at, articles.c.replacements).where(
+    articles.c.site == bindparam("site"), articles.c.news_code.in_(bindparam("codes", expanding=True)),
+    articles.c.run_id == bindparam("run_id"))
+_REPLACED_RUN_ROWS = select(articles.c.site, articles.c.news_code).where(
+    articles.c.run_id == bindparam("run_id"), articles.c.replacements.is_not(None))
 _RUN_KEYS = select(articles.c.site, articles.c.news_code).where(articles.c.run_id == bindparam("run_id"))
 _RUN_ARTICLES = (
     select(articles.c.id, *(articles.c[name] for name in ITEM_COLUMNS))
@@ -161,13 +173,112 @@ _RUN_ARTICLES = (
 )
 
 
+# -- which copy of an article the database keeps ---------------------------------------------------------
+#: the provenance fields the rule reads (newscrawl.items, issue 17); without them every copy is live
+RANKED = {"fetched_from", "captured_at"} <= set(FIELDS)
+LIVE = "live"
+#: what a live fetch is, for `known_codes(..., than=)`
+LIVE_COPY: Mapping = {"fetched_from": LIVE}
+
+
+def _is_live(copy: Mapping) -> bool:
+    return copy.get("fetched_from") in (None, LIVE)  # a row stored before the field existed was fetched live
+
+
+def better(new: Mapping, old: Mapping) -> bool:
+    """THE rule: does copy `new` of an article replace the stored copy `old` (items, rows or archive meta
+    with `fetched_from` and `captured_at`)? A live fetch beats an archived capture; between archived
+    captures the earlier one wins (a capture closer to publication, before later edits or a takedown;
+    "complete" is implied: only a copy that passed validation reaches the store); a live copy is never
+    replaced, and a tie keeps the stored one. `_better_sql` is the same rule for the database."""
+    if _is_live(old):
+        return False
+    if _is_live(new):
+        return True
+    new_at, old_at = _instant(new.get("captured_at")), _instant(old.get("captured_at"))
+    return new_at is not None and (old_at is None or new_at < old_at)
+
+
+def _instant(value) -> datetime | None:
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    return parse_iso(value) if isinstance(value, str) and value else None
+
+
+class instant_order(FunctionElement):
+    """An instant column as a value that sorts by time: julianday() of the ISO text on SQLite (an offset or
+    a Z does not break the order there), the `timestamptz` itself on PostgreSQL."""
+
+    type = String()
+    name = "instant_order"
+    inherit_cache = True
+
+
+@compiles(instant_order, "sqlite")
+def _instant_order_sqlite(element, compiler, **kw):
+    return f"julianday({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(instant_order, "postgresql")
+def _instant_order_postgresql(element, compiler, **kw):
+    return compiler.process(element.clauses, **kw)
+
+
+def _live_sql(columns):
+    return or_(columns.fetched_from.is_(None), columns.fetched_from == LIVE)
+
+
+def _better_sql(new, old):
+    """`better` in SQL: `new` and `old` are column collections (the INSERT's `excluded` and `articles.c`)."""
+    earlier = and_(new.captured_at.is_not(None), or_(
+        old.captured_at.is_(None), instant_order(new.captured_at) < instant_order(old.captured_at)))
+    return and_(not_(_live_sql(old)), or_(_live_sql(new), earlier))
+
+
 def _insert(dialect_insert):
-    """Insert; a row whose key exists is left as it is, and only the rows written come back."""
-    return (dialect_insert(articles).on_conflict_do_nothing(index_elements=list(_KEY))
-            .returning(articles.c.site, articles.c.news_code))
+    """Insert; a row whose key exists is replaced by a better copy (`better`) and otherwise left as it is.
+    The rows written come back, with `replacements` (NULL: inserted, else replaced)."""
+    stmt = dialect_insert(articles)
+    returning = (articles.c.site, articles.c.news_code, articles.c.replacements)
+    if not RANKED:
+        return stmt.on_conflict_do_nothing(index_elements=list(_KEY)).returning(*returning)
+    values = {name: stmt.excluded[name] for name in (*ITEM_COLUMNS, "published_utc", "stored_at", "run_id")}
+    values["replacements"] = func.coalesce(articles.c.replacements, 0) + 1
+    return stmt.on_conflict_do_update(index_elements=list(_KEY), set_=values,
+                                      where=_better_sql(stmt.excluded, articles.c)).returning(*returning)
 
 
 _INSERTS = {"sqlite": _insert(sqlite.insert), "postgresql": _insert(postgresql.insert)}
+
+if RANKED:
+    _COPY = select(articles.c.fetched_from, articles.c.captured_at).where(
+        articles.c.site == bindparam("site"), articles.c.news_code == bindparam("code")).limit(1)
+    _COPIES = select(articles.c.news_code, articles.c.fetched_from, articles.c.captured_at).where(
+        articles.c.site == bindparam("site"), articles.c.news_code.in_(bindparam("codes", expanding=True)))
+    #: codes whose stored copy a live fetch would not replace: the live ones
+    _KNOWN_LIVE = _KNOWN_CODES.where(_live_sql(articles.c))
+    #: codes whose stored copy an archived capture of `at` would not replace: live, or captured by then
+    _KNOWN_BY = _KNOWN_CODES.where(or_(_live_sql(articles.c), and_(
+        articles.c.captured_at.is_not(None),
+        instant_order(articles.c.captured_at) <= instant_order(bindparam("at", type_=articles.c.captured_at.type)))))
+
+
+@dataclass
+class Written:
+    """What one `upsert` did: keys `inserted` (new), `replaced` (a better copy over a stored one) and
+    `rejected` ({key: why}, refused by the database). Any other key of the batch kept its stored copy."""
+
+    inserted: set = field(default_factory=set)
+    replaced: set = field(default_factory=set)
+    rejected: dict = field(default_factory=dict)
+
+    @property
+    def stored(self) -> set:
+        return self.inserted | self.replaced
+
+    def __iter__(self):
+        """`stored, rejected = store.write(rows)`: the two-value form older callers unpack."""
+        return iter((self.stored, self.rejected))
 
 
 class StorageError(Exception):
@@ -456,8 +567,8 @@ class ArticleStore:
         self.stats = stats
         self.engine: Engine | None = None
         self.pending: dict[Key, dict] = {}
-        #: keys the async pipeline holds but has not committed yet (is_known counts them as known)
-        self.inflight: set[Key] = set()
+        #: rows the async pipeline holds but has not committed yet, by key (is_known counts them as known)
+        self.inflight: dict[Key, dict] = {}
         #: why the database is unusable, once the retry window ran out: later calls fail at once
         self.unavailable: str | None = None
         #: a write failed in a way that may have committed (the answer was lost): the feed repair decides
@@ -516,7 +627,8 @@ class ArticleStore:
     @staticmethod
     def _migrate(engine: Engine) -> None:
         """Bring an older `articles` table up to date: add missing columns (nullable, nothing is ever
-        dropped), their indexes, and published_utc computed from published_at when it is new; on
+        dropped), their indexes, published_utc computed from published_at when it is new, and a live
+        crawl's provenance (fetched_from `live`, captured_at = crawled_at) on rows older than it; on
         PostgreSQL, text instants and `json` lists become `timestamptz` and `jsonb` (native_types)."""
         have = {c["name"] for c in inspect(engine).get_columns("articles")}
         missing = [c for c in articles.columns if c.name not in have]
@@ -531,6 +643,10 @@ class ArticleStore:
             ArticleStore._native_types(engine)
         if "published_utc" in (c.name for c in missing):
             ArticleStore._backfill_utc(engine)
+        if "fetched_from" in (c.name for c in missing):  # every row stored before it came from a live crawl
+            with engine.begin() as conn:
+                conn.execute(update(articles).where(articles.c.fetched_from.is_(None)).values(
+                    fetched_from="live", captured_at=articles.c.crawled_at))
 
     @staticmethod
     def _native_types(engine: Engine) -> None:
@@ -661,20 +777,63 @@ class ArticleStore:
     def _held(self, key: Key) -> bool:
         return key in self.pending or key in self.inflight
 
+    def _held_row(self, key: Key) -> dict | None:
+        """The pending or in-flight row of `key` (the pending one first: it is the newer)."""
+        return self.pending.get(key) or self.inflight.get(key)
+
     def is_known(self, site: str, news_code: str) -> bool:
         """Stored or waiting to be written: one indexed query, nothing cached."""
         if self._held((site, news_code)):
             return True
         return bool(self._read(_IS_KNOWN, {"site": site, "code": news_code}))
 
-    def known_codes(self, site: str, codes: Iterable[str]) -> set[str]:
-        """Which of `codes` are stored or pending (for incremental crawling): one query per 500 codes."""
+    def known_codes(self, site: str, codes: Iterable[str], than: Mapping | None = LIVE_COPY) -> set[str]:
+        """Which of `codes` need no fetch (incremental crawling): those whose stored or pending copy a copy
+        like `than` would not replace (`better`). The default is a live fetch, so an article stored from an
+        archive is fetched live again; an archive's meta (`fetched_from`, `captured_at`) gives the codes
+        held live or captured no later; `than=None`: every stored or pending code. One query per 500."""
         codes = list(dict.fromkeys(codes))
-        found = {c for c in codes if self._held((site, c))}
-        rest = [(site, c) for c in codes if c not in found]
+        found = {c for c in codes if self._held((site, c)) and (
+            than is None or not better(than, self._held_row((site, c))))}
+        rest = [(site, c) for c in codes if c not in found and not self._held((site, c))]
+        query, params = _KNOWN_CODES, {}
+        if than is not None and RANKED:
+            query = _KNOWN_LIVE if _is_live(than) else _KNOWN_BY
+            params = {} if _is_live(than) else {"at": than.get("captured_at")}
+            if not _is_live(than) and not params["at"]:
+                query, params = _KNOWN_LIVE, {}  # a capture of unknown time replaces no archived copy
         for group_site, chunk in _by_site(rest):
-            found.update(r[0] for r in self._read(_KNOWN_CODES, {"site": group_site, "codes": chunk}))
+            found.update(r[0] for r in self._read(query, {"site": group_site, "codes": chunk, **params}))
         return found
+
+    def stored_copies(self, site: str, codes: Iterable[str]) -> dict[str, dict]:
+        """{code: {"fetched_from", "captured_at"}} of the stored or pending copies among `codes`, for a
+        caller that decides per copy with `better` (a WARC backfill: each record has its own capture time).
+        One query per 500 codes."""
+        codes = list(dict.fromkeys(codes))
+        found = {c: {"fetched_from": self._held_row((site, c))["fetched_from"],
+                     "captured_at": self._held_row((site, c))["captured_at"]}
+                 for c in codes if self._held((site, c))}
+        if not RANKED:
+            return found | {c: {"fetched_from": LIVE, "captured_at": None}
+                            for c in self.known_codes(site, [c for c in codes if c not in found], than=None)}
+        for group_site, chunk in _by_site((site, c) for c in codes if c not in found):
+            for code, fetched_from, captured_at in self._read(_COPIES, {"site": group_site, "codes": chunk}):
+                found[code] = {"fetched_from": fetched_from, "captured_at": captured_at}
+        return found
+
+    def outranked(self, item) -> bool:
+        """Whether the stored or pending copy of `item`'s article is at least as good as `item` (so `item`
+        would not replace it: `better`); False when there is none. One indexed query."""
+        key = (item.get("site"), item.get("news_code"))
+        copy = {"fetched_from": item.get("fetched_from"), "captured_at": item.get("captured_at")}
+        held = self._held_row(key)
+        if held is not None:  # a copy waiting to be written: as good, unless this one is better
+            return not better(copy, held)
+        if not RANKED:
+            return bool(self._read(_IS_KNOWN, {"site": key[0], "code": key[1]}))
+        rows = self._read(_COPY, {"site": key[0], "code": key[1]})
+        return bool(rows) and not better(copy, {"fetched_from": rows[0][0], "captured_at": rows[0][1]})
 
     def count(self, site: str | None = None) -> int:
         """Stored rows (the pending batch is not counted until flushed)."""
@@ -686,6 +845,10 @@ class ArticleStore:
     def run_keys(self, run_id: str) -> set[Key]:
         """The keys of the rows that run `run_id` stored."""
         return {(r[0], r[1]) for r in self._read(_RUN_KEYS, {"run_id": run_id})}
+
+    def run_replaced(self, run_id: str) -> set[Key]:
+        """The keys of the rows run `run_id` stored over an earlier copy (the feed repair checks those)."""
+        return {(r[0], r[1]) for r in self._read(_REPLACED_RUN_ROWS, {"run_id": run_id})}
 
     def run_articles(self, run_id: str, keys: Iterable[Key]) -> list[dict]:
         """The item dicts (ITEM_COLUMNS) of the rows among `keys` that run `run_id` stored, oldest first."""
@@ -701,6 +864,8 @@ class ArticleStore:
         """The database row for an article (dict, Item or ItemAdapter), stamped with this store's run."""
         row = {name: item.get(name) for name in ITEM_COLUMNS}
         row |= {name: dict(row[name] or {}) for name in MAP_FIELDS}  # an item made before the field: {}
+        if RANKED and not row["fetched_from"]:
+            row["fetched_from"] = LIVE  # an item made before the field (a spool's, a script's) was fetched live
         row["published_utc"] = _published_utc(row["published_at"])
         row["stored_at"] = datetime.now(UTC)
         row["run_id"] = self.run_id
@@ -708,66 +873,91 @@ class ArticleStore:
 
     def add(self, item, autoflush: bool = True) -> None:
         """Buffer one article; a full batch is written at once unless `autoflush` is off. The same key
-        twice keeps the first (as the database does: a stored row is never overwritten)."""
+        twice keeps the better copy (`better`; equal: the first), as the database does."""
         row = self.row(item)
-        self.pending.setdefault((row["site"], row["news_code"]), row)
+        key = (row["site"], row["news_code"])
+        if key not in self.pending or better(row, self.pending[key]):
+            self.pending[key] = row
         if autoflush and len(self.pending) >= self.batch_size:
             self.flush()
 
     def flush(self) -> int:
-        """Write the pending batch in one transaction; returns how many rows were new. On failure the
-        batch stays pending (the next flush tries again) and a StorageError says why."""
+        """Write the pending batch in one transaction; returns how many rows were new or replaced. On
+        failure the batch stays pending (the next flush tries again) and a StorageError says why."""
         if not self.pending:
             return 0
-        inserted, _rejected = self.write(list(self.pending.values()))
+        written = self.write(list(self.pending.values()))
         self.pending.clear()
-        return len(inserted)
+        return len(written.stored)
 
-    def write(self, rows: list[dict]) -> tuple[set[Key], dict[Key, str]]:
-        """Insert `rows` (from `row()`) in one transaction, retrying transient errors; a key already
-        stored is left as it is. Returns (the keys this store inserted, {key: why} for rows the database
-        refused). When the whole batch is refused (a constraint, a value too long), its rows are tried one
-        by one so that one bad article does not block the others.
+    def write(self, rows: list[dict]) -> Written:
+        """Write `rows` (from `row()`) in one transaction, retrying transient errors: a new key is
+        inserted, a stored one replaced when the row is a better copy (`better`), else left as it is.
+        Rows of one key in `rows` are first reduced to the best. When the whole batch is refused (a
+        constraint, a value too long), its rows are tried one by one so that one bad article does not
+        block the others.
 
         A retry after an error may find rows its failed attempt committed (the commit went through but
-        its answer was lost): rows carrying this store's run_id count as inserted by it."""
+        its answer was lost): rows carrying this store's run_id and the row's own stored_at are its own."""
+        best: dict[Key, dict] = {}
+        for row in rows:
+            key = (row["site"], row["news_code"])
+            if key not in best or better(row, best[key]):
+                best[key] = row
+        rows = list(best.values())
         if not rows:
-            return set(), {}
+            return Written()
         engine = self._require_open()
         stmt = _INSERTS[engine.dialect.name]
 
-        def attempt_for(batch: list[dict]) -> Callable[[int], set[Key]]:
-            def attempt(n: int) -> set[Key]:
+        def attempt_for(batch: list[dict]) -> Callable[[int], Written]:
+            def attempt(n: int) -> Written:
                 self.uncertain = True  # until the commit's answer arrives
+                written = Written()
                 with engine.begin() as conn:
-                    inserted = {(r[0], r[1]) for r in conn.execute(stmt, batch)}
+                    for site, code, replacements in conn.execute(stmt, batch):
+                        (written.inserted if replacements is None else written.replaced).add((site, code))
                     if n and self.run_id is not None:
-                        inserted |= self._owned(conn, [(r["site"], r["news_code"]) for r in batch], inserted)
+                        self._owned(conn, batch, written)
                 self.uncertain = False
-                return inserted
+                return written
             return attempt
 
         try:
-            return self._retrying(f"write {len(rows)} articles to", attempt_for(rows)), {}
+            return self._retrying(f"write {len(rows)} articles to", attempt_for(rows))
         except StorageRejected:
             if len(rows) == 1:
                 raise
-        inserted: set[Key] = set()
-        rejected: dict[Key, str] = {}
+        written = Written()
         for row in rows:
             try:
-                inserted |= self._retrying("write an article to", attempt_for([row]))
+                one = self._retrying("write an article to", attempt_for([row]))
             except StorageRejected as exc:
-                rejected[(row["site"], row["news_code"])] = str(exc)
-        return inserted, rejected
+                written.rejected[(row["site"], row["news_code"])] = str(exc)
+                continue
+            written.inserted |= one.inserted
+            written.replaced |= one.replaced
+        return written
 
-    def _owned(self, conn: Connection, keys: list[Key], inserted: set[Key]) -> set[Key]:
-        """Which of `keys` (not in `inserted`) are rows of this store's run."""
-        owned: set[Key] = set()
-        for site, chunk in _by_site(k for k in keys if k not in inserted):
-            rows = conn.execute(_OWNED_CODES, {"site": site, "codes": chunk, "run_id": self.run_id})
-            owned.update((site, r[0]) for r in rows)
-        return owned
+    def _owned(self, conn: Connection, batch: list[dict], written: Written) -> None:
+        """Add to `written` the rows of `batch` it lacks that its own earlier attempt committed: this
+        store's run_id and the row's stored_at (a copy this run stored earlier is not this row)."""
+        stamps = {(r["site"], r["news_code"]): r["stored_at"] for r in batch}
+        keys = [k for k in stamps if k not in written.stored]
+        for site, chunk in _by_site(keys):
+            rows = conn.execute(_OWNED, {"site": site, "codes": chunk, "run_id": self.run_id})
+            for code, stored_at, replacements in rows:
+                if _same_instant(stored_at, stamps[(site, code)]):
+                    (written.inserted if replacements is None else written.replaced).add((site, code))
+
+
+def _same_instant(a, b) -> bool:
+    """Two stored_at values, one as read back (naive UTC on SQLite), the other as written (aware UTC)."""
+    if not isinstance(a, datetime) or not isinstance(b, datetime):
+        return a == b
+    a = a.astimezone(UTC).replace(tzinfo=None) if a.tzinfo else a
+    b = b.astimezone(UTC).replace(tzinfo=None) if b.tzinfo else b
+    return a == b
 
 
 def _published_utc(published_at: str | None) -> datetime | None:

@@ -33,6 +33,8 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider, IgnoreRequest
 from scrapy.http import HtmlResponse
 
+from newscrawl.archives import META_KEY as ARCHIVE_KEY
+
 logger = logging.getLogger(__name__)
 
 #: the kinds of page (request meta `newscrawl_page`) that may be rendered: feeds and sitemaps are XML
@@ -212,6 +214,10 @@ class RenderMiddleware:
         if reason is None:
             return response
         what = "a JavaScript challenge" if reason == "challenge" else "an empty JavaScript shell"
+        if request.meta.get(ARCHIVE_KEY):  # an archive kept the challenge, not the page: nothing to render
+            self.stats.inc_value(f"newscrawl/render/archived_{reason}")
+            logger.warning("%s was archived as %s: skipped", response.url, what)
+            raise IgnoreRequest(f"archived as {what}: {response.url}")
         if rendered:
             self.stats.inc_value("newscrawl/render/failed")
             logger.error("rendering in Chromium did not help: %s is still %s", response.url, what)

@@ -17,6 +17,13 @@ whose line was never written. SafeFileFeedStorage handles both:
   database lacks, or that repeat an article already in the file are cut; rows of the marked run that
   the file lacks are appended, exported exactly as the feed exporter writes them. Then the marker goes.
 
+A feed is a log of what was stored: when a better copy of an article replaces its stored row (a live
+fetch over an archived capture, an earlier capture over a later one: newscrawl.db.store.better), the
+replacing run writes a second line for the article and the earlier line stays. So the repair keeps a
+repeated article's line when its copy is better than every earlier line's (that is a replacement), and
+appends the row of a run's replacement whose line the kill lost. Whoever reads several lines of one
+article keeps the best by the same rule (that is the database's row), or reads `scrapy export`.
+
 Why our own code: Scrapy's FileFeedStorage writes through a buffer and knows nothing of the database;
 there is no library for a feed that must agree with a database across kills.
 """
@@ -38,7 +45,7 @@ from scrapy import signals
 from scrapy.extensions.feedexport import FileFeedStorage
 from scrapy.utils.misc import load_object
 
-from newscrawl.db.store import ArticleStore, StorageError, run_id_for, store_for
+from newscrawl.db.store import ArticleStore, StorageError, better, run_id_for, store_for
 from newscrawl.extensions.halt import DISK_FULL, halt_for
 from newscrawl.spidermiddlewares.spool import write_all
 
@@ -172,7 +179,51 @@ def _exists(store: ArticleStore, keys) -> set:
     sites: dict[str, list[str]] = {}
     for site, code in keys:
         sites.setdefault(site, []).append(code)
-    return {(site, code) for site, codes in sites.items() for code in store.known_codes(site, codes)}
+    return {(site, code) for site, codes in sites.items() for code in store.known_codes(site, codes, than=None)}
+
+
+def _copy(data: bytes) -> dict:
+    """The provenance of a feed line's copy of its article (`better` reads it); {} if it is not JSON."""
+    try:
+        item = json.loads(data)
+    except ValueError:
+        return {}
+    return item if isinstance(item, dict) else {}
+
+
+class _Copies:
+    """The best copy of each repeated article in a feed file, read back from its lines only when an
+    article repeats (the first line of each article is not parsed twice)."""
+
+    def __init__(self, fh):
+        self.fh = fh
+        self.first: dict = {}  # key -> (offset, length) of its first line
+        self.best: dict = {}  # key -> best copy so far, for keys seen twice
+
+    def _read(self, offset: int, length: int) -> dict:
+        here = self.fh.tell()
+        self.fh.seek(offset)
+        data = self.fh.read(length)
+        self.fh.seek(here)
+        return _copy(data)
+
+    def best_of(self, key) -> dict | None:
+        if key in self.best:
+            return self.best[key]
+        if key in self.first:
+            return self._read(*self.first[key])
+        return None
+
+    def add(self, key, offset: int, length: int) -> bool:
+        """Record a line; True when it is the article's first or a better copy than every earlier one."""
+        if key not in self.first:
+            self.first[key] = (offset, length)
+            return True
+        copy = self._read(offset, length)
+        if better(copy, self.best_of(key) or {}):
+            self.best[key] = copy
+            return True
+        return False
 
 
 def repair(path: Path, markers: list[dict], store: ArticleStore | None, exporter_cls=None) -> Repaired:
@@ -183,7 +234,7 @@ def repair(path: Path, markers: list[dict], store: ArticleStore | None, exporter
     start = min([max(0, min(int(m.get("offset", 0)), size)) for m in markers] or [size])
     runs = [m["run_id"] for m in markers if m.get("run_id")]
     with open(path, "r+b") as fh:
-        seen: set = set()
+        copies = _Copies(fh)
         lines: list[tuple[int, int, object]] = []  # (offset, length, key or None) after `start`
         offset = 0
         for line in fh:
@@ -192,18 +243,21 @@ def repair(path: Path, markers: list[dict], store: ArticleStore | None, exporter
             key = _line_key(line)
             if offset < start:
                 if key is not None:
-                    seen.add(key)
+                    copies.add(key, offset, len(line))
             else:
                 lines.append((offset, len(line), key))
             offset += len(line)
         end = offset
         stored = _exists(store, {k for _, _, k in lines if k is not None}) if store is not None else None
         keep = []
-        for _, _, key in lines:
-            ok = key is not None and key not in seen and (stored is None or key in stored)
-            if key is not None:
-                seen.add(key)
+        for line_offset, length, key in lines:
+            ok = key is not None and (stored is None or key in stored) and copies.add(key, line_offset, length)
             keep.append(ok)
+        seen = set(copies.first)
+        replaced: dict = {}  # the runs' replaced rows in the file: their best copy there, read before any move
+        if store is not None:
+            for run in runs:
+                replaced |= {key: copies.best_of(key) or {} for key in store.run_replaced(run) & seen}
         first_cut = next((i for i, ok in enumerate(keep) if not ok), None)
         write_at = end
         if first_cut is not None:  # move the kept lines after it down, in place (reads stay ahead)
@@ -226,6 +280,9 @@ def repair(path: Path, markers: list[dict], store: ArticleStore | None, exporter
             for run in runs:
                 missing |= store.run_keys(run) - seen
             rows = [item for run in runs for item in store.run_articles(run, missing)]
+            # a replacement whose line was lost: its row is better than the file's lines of the article
+            rows += [item for run in runs for item in store.run_articles(run, replaced)
+                     if better(item, replaced[(item["site"], item["news_code"])])]
             if rows:
                 fh.seek(0, os.SEEK_END)
                 buffer = io.BytesIO()

@@ -132,6 +132,19 @@ class ErrorCountMonitor(sm.ErrorCountMonitor):
                    int(settings.getfloat("NEWSCRAWL_MAX_ERROR_RATE") * requests))
 
 
+@monitors.name("Successful Requests monitor")
+class SuccessfulRequestsMonitor(sm.SuccessfulRequestsMonitor):
+    """Spidermon's (at least SPIDERMON_MIN_SUCCESSFUL_REQUESTS 200s), unless the crawl requested nothing
+    because every page it found was stored already: a WARC backfill run again reads its files, finds each
+    article stored, and needs no request (a live crawl always fetches its listing)."""
+
+    @monitors.name("Should have at least the minimum number of successful requests")
+    def test_minimum_successful_requests(self):
+        if not self.stats.get("downloader/request_count") and self.stats.get("newscrawl/incremental/skipped"):
+            self.skipTest("nothing to request: every page found was stored already")
+        super().test_minimum_successful_requests()
+
+
 @monitors.name("Extracted Items Monitor")
 class ItemCountMonitor(sm.ItemCountMonitor):
     """Spidermon's (stored items >= SPIDERMON_MIN_ITEMS), judged only when items are expected."""
@@ -298,7 +311,7 @@ class WebhookAlert(Action):
 class NewsMonitorSuite(MonitorSuite):
     """SPIDERMON_SPIDER_CLOSE_MONITORS = ["newscrawl.extensions.monitors.NewsMonitorSuite"]"""
 
-    monitors = [sm.FinishReasonMonitor, sm.SuccessfulRequestsMonitor, ErrorCountMonitor, ItemCountMonitor,
+    monitors = [sm.FinishReasonMonitor, SuccessfulRequestsMonitor, ErrorCountMonitor, ItemCountMonitor,
                 ListingMonitor, FieldCoverageMonitor, StorageMonitor, ReplayMonitor, FallbackMonitor]
     monitors_finished_actions = [RecordHealth]
     monitors_failed_actions = [WebhookAlert]

@@ -105,6 +105,8 @@ class Page:
         """The page of a crawl's response: its parse, PageIndex, encoding and meta hints reused."""
         meta = getattr(response, "meta", None) or {}
         hints.setdefault("listing_date", meta.get("listing_date"))
+        # an archived copy (newscrawl.archives.META_KEY): its capture time picks the template version
+        hints.setdefault("captured_at", (meta.get("newscrawl_archive") or {}).get("captured_at"))
         hints.setdefault("from_feed", bool(meta.get("from_feed")))
         return cls(response.url, response.body, response.headers, encoding=response.encoding,
                    selector=response.selector, index=getattr(response, "index", None), **hints)

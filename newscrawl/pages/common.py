@@ -55,8 +55,13 @@ class ArticlePage(Page):
         return value
 
     def to_item(self) -> dict:
-        """Every field, in declaration order; `provenance` last, from what the others recorded."""
+        """Every field, in declaration order; `provenance` last, from what the others recorded.
+        `captured_at` is the page's hint (an archived copy's capture time) in UTC, else crawled_at: a
+        live page is captured when it is read. `fetched_from` and `archive_ref` say live here: a crawl
+        of an archive sets them from the request's meta (newscrawl.spiders.base.BaseSpider)."""
         item = {name: getattr(self, name) for name in self.fields if name != "provenance"}
+        if "captured_at" in item:
+            item["captured_at"] = utc_instant(self.captured_at) or item.get("crawled_at") or self.now()
         item["provenance"] = {name: self.sources[name] for name in self.fields
                               if name in self.sources and item.get(name)}
         return item
@@ -81,6 +86,30 @@ class ArticlePage(Page):
     @field
     def crawled_at(self) -> str:
         return self.now()
+
+    @field
+    def fetched_from(self) -> str:
+        return "live"
+
+    @field
+    def archive_ref(self) -> str | None:
+        return None
+
+
+def utc_instant(value: str | datetime | None) -> str | None:
+    """A capture time (a datetime or ISO 8601 text; naive is UTC) as crawled_at's form, UTC to the second;
+    text that is no date is kept as it is, for the item schema to refuse loudly."""
+    if not value:
+        return None
+    moment = value
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            return value
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
 def meta_source(name: str) -> str:

@@ -1,4 +1,11 @@
-"""Dedup by each site's news code, and storage: an item goes on only once its row is committed."""
+"""Dedup by each site's news code, and storage: an item goes on only once its row is committed.
+
+The same article from several sources (a live fetch, WARC files, Common Crawl, the Wayback Machine) is
+stored once, as its best copy by THE rule, newscrawl.db.store.better: live over archived, the earliest
+capture among archived ones. Stats: `newscrawl/dedup/kept` (a copy dropped: the stored or pending one is as
+good), `newscrawl/dedup/replaced` (a better copy written over the stored one; it goes on to the feeds),
+`newscrawl/dedup/superseded` (a copy dropped before it was written: a better one came in the same batch).
+"""
 
 from __future__ import annotations
 
@@ -9,7 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from itemadapter import ItemAdapter
 from scrapy.exceptions import DropItem
 
-from newscrawl.db.store import StorageError, StorageFull, store_for
+from newscrawl.db.store import StorageError, StorageFull, better, store_for
 from newscrawl.extensions.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
 from newscrawl.pipelines import SCRAPY_DROP_LOG_LEVEL, _Pipeline
 from newscrawl.spidermiddlewares import spool
@@ -18,7 +25,9 @@ logger = logging.getLogger(__name__)
 
 
 class DedupPipeline(_Pipeline):
-    """One article per (site, news_code), across runs: the state is the database itself."""
+    """One article per (site, news_code), across runs: the state is the database itself. A copy the stored
+    one outranks (`better`) is dropped here; a better one goes on, and the database decides again when it
+    is written (another process may have stored a copy meanwhile)."""
 
     def open_spider(self):
         self.store = store_for(self.crawler).open()
@@ -29,17 +38,25 @@ class DedupPipeline(_Pipeline):
             return item
         adapter = ItemAdapter(item)
         try:
-            known = self.store.is_known(adapter["site"], adapter["news_code"])
+            known = self.store.outranked(adapter)
         except StorageError as exc:
             # retried for NEWSCRAWL_DB_RETRY_SECONDS already: stop; the storage spools this article
             self.stats.inc_value("newscrawl/db/errors")
             self.halt.stop(DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE, str(exc))
             return item
         if known:
-            self.stats.inc_value("newscrawl/duplicates")
-            logger.info("duplicate %s/%s skipped (%s)", adapter["site"], adapter["news_code"], adapter["url"])
-            raise DropItem("duplicate", log_level=SCRAPY_DROP_LOG_LEVEL)
+            _kept(self.stats, adapter)
         return item
+
+
+def _kept(stats, adapter, counter: str = "newscrawl/dedup/kept"):
+    """Drop a copy of an article whose stored (or pending) copy stays."""
+    stats.inc_value("newscrawl/duplicates")
+    stats.inc_value(counter)
+    source = adapter.get("fetched_from") or "live"
+    logger.info("duplicate %s/%s skipped (%s%s)", adapter["site"], adapter["news_code"], adapter["url"],
+                "" if source == "live" else f", from {source}")
+    raise DropItem("duplicate", log_level=SCRAPY_DROP_LOG_LEVEL)
 
 
 class StoragePipeline(_Pipeline):
@@ -48,7 +65,10 @@ class StoragePipeline(_Pipeline):
     NEWSCRAWL_DB_BATCH_SIZE articles, NEWSCRAWL_DB_FLUSH_SECONDS after its first article, or at close,
     in a worker thread, so retries of a database outage do not stop the reactor.
 
-    An article another process stored first is dropped as a duplicate (no feed line). When the
+    A copy of an article the open batch already holds is compared there (`better`): one of the two is
+    dropped. An article whose stored copy stays (another process stored it first, or stored a better
+    copy) is dropped as a duplicate (no feed line); a better copy replaces the stored row and goes on,
+    so the feeds get a second line for the article (docs/archives.md). When the
     database stays unavailable, or a disk is full, the crawl stops (newscrawl.extensions.halt) and the articles held
     are appended to the spool (newscrawl.spidermiddlewares.spool) for the next run; so are the ones still arriving.
     """
@@ -72,12 +92,16 @@ class StoragePipeline(_Pipeline):
             self.keep([item])
             raise DropItem(f"not stored: {self.halt.reason}", log_level=SCRAPY_DROP_LOG_LEVEL)
         key = (adapter["site"], adapter["news_code"])
-        if key in self.store.inflight:  # the same article twice before the first is committed
-            self._duplicate(adapter)
+        row = self.store.row(adapter)
+        held = self.batch.get(key)
+        if held is not None:  # the same article twice in the open batch: the better copy stays
+            if not better(row, held[0]):
+                _kept(self.stats, adapter)
+            held[2].set_result(("superseded", None))
         loop = asyncio.get_running_loop()
         future = loop.create_future()
-        self.batch[key] = (self.store.row(adapter), item, future)
-        self.store.inflight.add(key)
+        self.batch[key] = (row, item, future)
+        self.store.inflight[key] = row
         if len(self.batch) >= self.store.batch_size:
             self.flush()
         elif self.timer is None:
@@ -85,18 +109,19 @@ class StoragePipeline(_Pipeline):
         outcome, detail = await future
         if outcome == "stored":
             return item
+        if outcome == "replaced":
+            logger.info("stored %s/%s over a worse copy (%s, from %s)", adapter["site"], adapter["news_code"],
+                        adapter["url"], adapter.get("fetched_from") or "live")
+            return item
         if outcome == "duplicate":
-            self._duplicate(adapter)
+            _kept(self.stats, adapter)
+        if outcome == "superseded":
+            _kept(self.stats, adapter, "newscrawl/dedup/superseded")
         if outcome == "rejected":
             self.stats.inc_value("newscrawl/dropped/rejected_by_database")
             logger.warning("dropped %s: %s", adapter["url"], detail)
             raise DropItem("rejected by the database", log_level=SCRAPY_DROP_LOG_LEVEL)
         raise DropItem(f"not stored: {detail}", log_level=SCRAPY_DROP_LOG_LEVEL)
-
-    def _duplicate(self, adapter):
-        self.stats.inc_value("newscrawl/duplicates")
-        logger.info("duplicate %s/%s skipped (%s)", adapter["site"], adapter["news_code"], adapter["url"])
-        raise DropItem("duplicate", log_level=SCRAPY_DROP_LOG_LEVEL)
 
     def flush(self, force: bool = False) -> None:
         """Start writing the open batch (in the worker thread; batches are written in order). A batch
@@ -128,8 +153,7 @@ class StoragePipeline(_Pipeline):
             return
         rows = [row for row, _, _ in batch.values()]
         try:
-            inserted, rejected = await asyncio.get_running_loop().run_in_executor(
-                self.executor, self.store.write, rows)
+            written = await asyncio.get_running_loop().run_in_executor(self.executor, self.store.write, rows)
         except Exception as exc:  # noqa: BLE001  (whatever it is, the batch must not be lost)
             self.stats.inc_value("newscrawl/db/errors")
             reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
@@ -137,13 +161,17 @@ class StoragePipeline(_Pipeline):
             self.keep([item for _, item, _ in batch.values()])
             self._settle(batch, lambda key: ("kept", reason))
             return
-        self.stats.inc_value("newscrawl/stored", len(inserted))
-        self._settle(batch, lambda key: ("stored", None) if key in inserted else
-                     ("rejected", rejected[key]) if key in rejected else ("duplicate", None))
+        self.stats.inc_value("newscrawl/stored", len(written.stored))
+        if written.replaced:
+            self.stats.inc_value("newscrawl/dedup/replaced", len(written.replaced))
+        self._settle(batch, lambda key: ("stored", None) if key in written.inserted else
+                     ("replaced", None) if key in written.replaced else
+                     ("rejected", written.rejected[key]) if key in written.rejected else ("duplicate", None))
 
     def _settle(self, batch: dict, outcome) -> None:
         for key, (_, _, future) in batch.items():
-            self.store.inflight.discard(key)
+            if key not in self.batch:  # else a newer copy of it waits in the open batch
+                self.store.inflight.pop(key, None)
             if not future.done():
                 future.set_result(outcome(key))
 

@@ -11,6 +11,7 @@ template versions). Selectors are data: CSS by default, XPath when the string st
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, timedelta
 from typing import Any, ClassVar
@@ -18,30 +19,22 @@ from urllib.parse import urlsplit
 
 import scrapy
 
+from newscrawl.archives import META_KEY
+from newscrawl.archives.remote import RemoteArchives
+from newscrawl.downloadermiddlewares.archives import WARC_KEY
 from newscrawl.items import ArticleItem
 from newscrawl.pages.base import log_notes
-from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, on_domain, rebase
+from newscrawl.pages.common import READ_MORE_RE, SIGNOFF_RE, on_domain, rebase, utc_instant
 from newscrawl.pages.finish import NotAnArticle
 from newscrawl.pages.listing import ArchivePage, FeedPage, ListingLink
 from newscrawl.parsing.dates import jalali_str, parse_date_arg
+from newscrawl.parsing.sanitize import url_problem
 from newscrawl.parsing.selectors import sel
+from newscrawl.spiders.arguments import ArgumentError, truthy
 
 __all__ = ["ArgumentError", "BaseSpider", "NewsSpider", "TemplateSpider", "on_domain", "sel"]
 
 MAX_IDS = 1_000_000
-
-
-class ArgumentError(ValueError):
-    """A bad spider argument; the crawl command prints it as one line and exits 2."""
-
-
-def _truthy(value: Any, name: str) -> bool:
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off", ""):
-        return False
-    raise ArgumentError(f"{name}: expected 1 or 0, got {value!r}")
 
 
 def parse_ids(spec: str) -> list[int]:
@@ -60,7 +53,18 @@ def parse_ids(spec: str) -> list[int]:
     return ids
 
 
-class BaseSpider(scrapy.Spider):
+def with_archive(item: dict, response) -> dict:
+    """The item with the provenance of an archived response (meta newscrawl.archives.META_KEY): its
+    fetched_from, archive_ref and capture time; a live response's item is left as its page made it."""
+    archive = (getattr(response, "meta", None) or {}).get(META_KEY)  # no meta without a request
+    if archive:
+        item["fetched_from"] = archive["fetched_from"]
+        item["archive_ref"] = archive.get("archive_ref")
+        item["captured_at"] = utc_instant(archive.get("captured_at")) or item.get("captured_at")
+    return item
+
+
+class BaseSpider(RemoteArchives, scrapy.Spider):
     """What every newscrawl spider does to crawl, whatever it reads: arguments checked once (`ARGS`,
     `check_args`), each URL requested once, articles already stored skipped before download (incremental),
     a resumed crawl walked again, feeds read (newscrawl.pages.listing), article pages read by the spider's
@@ -140,7 +144,7 @@ class BaseSpider(scrapy.Spider):
         could not read, a news code unlike the URL's, an ignored canonical URL) is counted and logged."""
         page = self.article_page(response)
         try:
-            return ArticleItem(**page.to_item())
+            return ArticleItem(**with_archive(page.to_item(), response))
         except NotAnArticle as exc:
             self.crawler.stats.inc_value(f"newscrawl/{exc.stat}")
             self.logger.info("%s: %s", exc, response.url)
@@ -159,7 +163,7 @@ class BaseSpider(scrapy.Spider):
     @staticmethod
     def incremental_arg(value: Any, default: bool) -> bool:
         """`incremental=1|0`, `default` when not given."""
-        return default if value is None else _truthy(value, "incremental")
+        return default if value is None else truthy(value, "incremental")
 
     # -- crawl -----------------------------------------------------------------------------------------
     async def start(self):
@@ -172,8 +176,11 @@ class BaseSpider(scrapy.Spider):
             # them would change nothing (DedupPipeline drops them)
             self.options["incremental"] = True
             self.logger.info("resumed crawl: articles already stored are skipped before download")
-        for request in self.initial_requests():
+        # -a commoncrawl= / -a wayback=: the archive's index instead of the site (newscrawl.archives.remote)
+        for request in self.remote_requests() if self.remote_mode else self.initial_requests():
             if request is not None:
+                if WARC_KEY in request.meta:
+                    await self.warc_room()
                 yield request
 
     def page_meta(self, page: str, url: str) -> dict[str, Any]:
@@ -206,9 +213,128 @@ class BaseSpider(scrapy.Spider):
         return scrapy.Request(url, callback=callback, dont_filter=self.bypass_dupefilter,
                               meta={**self.page_meta(page, url), **(meta or {})}, **kwargs)
 
-    def known_codes(self, codes: list[str], site: str | None = None) -> set[str]:
+    # -- WARC files (docs/archives.md) ----------------------------------------------------------------
+    @staticmethod
+    def warc_arg(value) -> list[str] | None:
+        """`warc=PATH[,PATH...]` (globs allowed): the files, each checked to be a WARC file; ArgumentError
+        with one line for a missing path, a glob matching nothing, or a file that is no WARC."""
+        from newscrawl.archives.warc import WarcError, expand
+
+        if value in (None, ""):
+            return None
+        try:
+            return [str(path) for path in expand(str(value))]
+        except WarcError as exc:
+            raise ArgumentError(f"warc: {exc}") from None
+
+    def on_site(self, url: str) -> bool:
+        """Whether a WARC record's URL is on this crawl's hosts (`allowed_domains`; none: any host)."""
+        domains = getattr(self, "allowed_domains", None) or []
+        return not domains or on_domain(urlsplit(url).hostname, domains)
+
+    def is_article_url(self, url: str) -> bool:
+        """Whether a WARC record's URL is an article's, by the spider's URL rules (its news code)."""
+        return self.news_code_from_url(url) is not None
+
+    def warc_skip(self, record) -> str | None:
+        """Why a WARC record is not read as an article (counted as newscrawl/warc/<reason>), or None. The
+        reader's reasons first (newscrawl.archives.warc.REASONS), then: status (not a 200), bad-url, other-host,
+        not-article."""
+        from newscrawl.archives.warc import Skipped
+
+        if isinstance(record, Skipped):
+            return record.reason
+        if record.status != 200:
+            return "status"
+        if url_problem(record.url):
+            return "bad-url"
+        if not self.on_site(record.url):
+            return "other-host"
+        if not self.is_article_url(record.url):
+            return "not-article"
+        return None
+
+    def warc_requests(self, batch_size: int = 500):
+        """One request per article record of the `warc` files, in file order; the other records counted as
+        newscrawl/warc/<reason>. Records are scanned, not read (no body in memory): WarcMiddleware reads
+        each when its request is downloaded. With `incremental` (the default), records that would not
+        replace their article's stored copy are skipped (`_replacing`), `batch_size` at a time."""
+        from newscrawl.archives.warc import iter_pages
+
+        stats = self.crawler.stats
+        max_bytes = self.settings.getint("DOWNLOAD_MAXSIZE") if self.settings else 0
+        batch: list = []
+        for path in self.options["warc"]:
+            stats.inc_value("newscrawl/warc/files")
+            for record in iter_pages(path, bodies=False, **({"max_bytes": max_bytes} if max_bytes else {})):
+                stats.inc_value("newscrawl/warc/records")
+                reason = self.warc_skip(record)
+                if reason:
+                    stats.inc_value(f"newscrawl/warc/{reason}")
+                    if reason in ("truncated", "bad-record"):  # a damaged file (or record): one line each
+                        self.logger.warning("%s: the record at byte %d is %s (%s)%s", path, record.offset,
+                                            "cut short" if reason == "truncated" else "damaged",
+                                            record.url or "no URL",
+                                            "" if record.url else "; the rest of the file is not read")
+                    continue
+                batch.append((path, record))
+                if len(batch) >= batch_size:
+                    yield from self._warc_batch(batch)
+                    batch = []
+        yield from self._warc_batch(batch)
+
+    def _warc_batch(self, batch: list):
+        if self.options["incremental"]:
+            batch = self._replacing(batch)
+        for path, record in batch:
+            self.crawler.stats.inc_value("newscrawl/warc/articles")
+            meta = {**self.page_meta("article", record.url), META_KEY: record.meta("warc"),
+                    WARC_KEY: (path, record.offset), "dont_redirect": True, "dont_retry": True,
+                    "dont_obey_robotstxt": True, "dont_merge_cookies": True}
+            # every record once, whatever its URL: two captures of one article both reach the dedup pipeline
+            yield scrapy.Request(record.url, callback=self.parse_article, meta=meta, dont_filter=True)
+
+    def _replacing(self, batch: list) -> list:
+        """The records of `batch` whose capture would replace the stored copy of their article, or that
+        have none (newscrawl.db.store.better: live over archive, the earliest capture among archives); the
+        others are counted as newscrawl/incremental/skipped. One query per site and batch."""
+        from scrapy.exceptions import CloseSpider
+
+        from newscrawl.db.store import StorageError, StorageFull, better, store_for
+        from newscrawl.extensions.halt import DATABASE_UNAVAILABLE, DISK_FULL, halt_for
+
+        store = store_for(self.crawler, create=False)
+        if store is None or store.engine is None or not batch:
+            return batch
+        keys = [(self.site_of(record.url), self.news_code_from_url(record.url)) for _, record in batch]
+        by_site: dict[str, list[str]] = {}
+        for site, code in keys:
+            if code:
+                by_site.setdefault(site, []).append(code)
+        try:
+            copies = {(site, code): copy for site, codes in by_site.items()
+                      for code, copy in store.stored_copies(site, codes).items()}
+        except StorageError as exc:
+            reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
+            halt_for(self.crawler).stop(reason, str(exc))
+            raise CloseSpider(reason) from None
+        kept = [(path, record) for (path, record), key in zip(batch, keys, strict=True)
+                if key not in copies or better(record.meta("warc"), copies[key])]
+        self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(batch) - len(kept))
+        return kept
+
+    async def warc_room(self) -> None:
+        """Wait while the scheduler holds NEWSCRAWL_WARC_QUEUE requests: the scan keeps pace with the crawl,
+        so a WARC of a million records never becomes a million queued requests."""
+        limit = self.settings.getint("NEWSCRAWL_WARC_QUEUE") if self.settings else 0
+        engine = getattr(self.crawler, "engine", None)
+        while limit > 0 and engine is not None and engine.running and len(engine.scheduler) >= limit:
+            await asyncio.sleep(0.01)
+
+    def known_codes(self, codes: list[str], site: str | None = None, than: dict | None = None) -> set[str]:
         """News codes already stored for `site` (default: this spider's name), for incremental crawling;
-        empty when there is no store. A database that stays unreachable (or a full disk) stops the crawl
+        those a copy like `than` (archive meta; default: a live fetch) would not replace; empty when there
+        is no store. A database that stays unreachable (or a full disk) stops the crawl
         here (newscrawl.extensions.halt) rather than killing a listing callback with a traceback."""
         from scrapy.exceptions import CloseSpider
 
@@ -219,13 +345,13 @@ class BaseSpider(scrapy.Spider):
         if store is None or store.engine is None or not codes:  # no storage in this crawl (`scrapy check`)
             return set()
         try:
-            return store.known_codes(site or self.name, codes)
+            return store.known_codes(site or self.name, codes, **({"than": than} if than else {}))
         except StorageError as exc:
             reason = DISK_FULL if isinstance(exc, StorageFull) else DATABASE_UNAVAILABLE
             halt_for(self.crawler).stop(reason, str(exc))
             raise CloseSpider(reason) from None
 
-    def new_links(self, urls: list[str]) -> list[str]:
+    def new_links(self, urls: list[str], than: dict | None = None) -> list[str]:
         """Each link once, in page order, without those to articles already stored (when incremental),
         before downloading them: stored under (`site_of`, `news_code_from_url`). The database is asked
         5,000 links at a time: a 100,000-link listing never builds one giant set or query
@@ -242,7 +368,7 @@ class BaseSpider(scrapy.Spider):
                 if code:
                     by_site.setdefault(site, []).append(code)
             known = {(site, code) for site, codes in by_site.items()
-                     for code in self.known_codes(codes, site)}
+                     for code in self.known_codes(codes, site, than)}
             fresh.extend(url for url, key in zip(chunk, keys, strict=True) if key not in known)
         self.crawler.stats.inc_value("newscrawl/incremental/skipped", len(urls) - len(fresh))
         return fresh
@@ -290,9 +416,11 @@ class BaseSpider(scrapy.Spider):
 class NewsSpider(BaseSpider):
     """Base of all site spiders. Spider arguments (all optional):
 
-    mode=rss|archive|ids|url (inferred from the other arguments when absent), since/until (archive;
+    mode=rss|archive|ids|url|warc (inferred from the other arguments when absent), since/until (archive;
     Jalali 1397/04/30 or Gregorian 2018-07-21, 'today', 'yesterday'), ids=818200-818300, url=<article>,
-    service=<service id>, base_url=<override scheme://host[/prefix], e.g. the local test site>.
+    service=<service id>, base_url=<override scheme://host[/prefix], e.g. the local test site>,
+    warc=<WARC files: paths or globs, comma-separated; the site's article records are read from them>,
+    commoncrawl=<CC-MAIN-YYYY-WW or CC-NEWS> or wayback=1 with since/until (newscrawl.archives.remote).
     """
 
     family: ClassVar[str] = ""
@@ -323,7 +451,8 @@ class NewsSpider(BaseSpider):
     #: a page is read with the variant of its own date (newscrawl.pages.article)
     template_versions: ClassVar[tuple[tuple[str | None, dict[str, str]], ...]] = ()
 
-    ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental")
+    ARGS = ("mode", "since", "until", "ids", "url", "service", "base_url", "incremental", "warc", "commoncrawl",
+            "wayback")
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -358,7 +487,7 @@ class NewsSpider(BaseSpider):
             available.append("archive")
         if cls.article_path:
             available.append("ids")
-        available.append("url")
+        available.extend(("url", "warc"))
         return tuple(available)
 
     @classmethod
@@ -366,11 +495,14 @@ class NewsSpider(BaseSpider):
         """Validate spider arguments; raise ArgumentError with a one-line message. Unknown names are
         rejected by the crawl command (Scrapyd adds its own `_job`, which is allowed)."""
         cls.unknown_args(kwargs)
+        remote = cls.remote_options(kwargs)  # commoncrawl= or wayback= (newscrawl.archives.remote)
+        if remote is not None:
+            return remote
         opts: dict[str, Any] = dict.fromkeys(cls.ARGS)
         opts.update({k: v for k, v in kwargs.items() if k in cls.ARGS and v not in (None, "")})
         mode = opts["mode"]
         if mode is None:
-            mode = ("url" if opts["url"] else "ids" if opts["ids"] else
+            mode = ("warc" if opts["warc"] else "url" if opts["url"] else "ids" if opts["ids"] else
                     "archive" if (opts["since"] or opts["until"]) else cls.modes()[0])
         if mode not in cls.modes():
             raise ArgumentError(f"mode: {mode!r} is not one of {', '.join(cls.modes())} for {cls.name}")
@@ -409,7 +541,13 @@ class NewsSpider(BaseSpider):
             opts["since"], opts["until"] = since, until
         elif opts["since"] or opts["until"]:
             raise ArgumentError(f"since/until are only for mode=archive, not mode={mode}")
-        opts["incremental"] = cls.incremental_arg(opts["incremental"], default=mode in ("rss", "archive"))
+        if mode == "warc" and not opts["warc"]:
+            raise ArgumentError("warc mode needs -a warc=<file.warc.gz>[,<file>...] (globs allowed)")
+        if opts["warc"] and mode != "warc":
+            raise ArgumentError(f"warc is only for mode=warc, not mode={mode}")
+        opts["warc"] = cls.warc_arg(opts["warc"])
+        # warc: a record is skipped when the stored copy is as good (newscrawl.db.store.better)
+        opts["incremental"] = cls.incremental_arg(opts["incremental"], default=mode in ("rss", "archive", "warc"))
         if opts["service"] is not None and not re.fullmatch(r"[\w-]+", str(opts["service"])):
             raise ArgumentError(f"service: {opts['service']!r} is not a service id")
         return opts
@@ -487,6 +625,8 @@ class NewsSpider(BaseSpider):
                 if code not in known:
                     yield self.request(self.site_url(self.article_path.format(id=code)), self.parse_article,
                                        "article")
+        elif mode == "warc":
+            yield from self.warc_requests()
         else:
             yield self.request(self.rebase(opts["url"]), self.parse_article, "article")
 

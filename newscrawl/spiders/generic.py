@@ -70,14 +70,19 @@ class GenericSpider(BaseSpider):
 
     url=<article>, urls=<a,b,c>, urls_file=<path, one URL a line, # comments>, feed=<RSS/Atom URL[,...]>,
     sitemap=<sitemap, sitemap index or robots.txt URL[,...]>, allowed=<extra domains, comma list>,
-    incremental=1|0 (default 1 with a feed or sitemap), mode=url|feed|sitemap (inferred; optional).
+    incremental=1|0 (default 1 with a feed or sitemap), mode=url|feed|sitemap|warc (inferred; optional),
+    warc=<WARC files, paths or globs, comma-separated: every HTML page of the `allowed` domains (any
+    host without `allowed`) but a site's home page is read as an article candidate>,
+    commoncrawl=<index> or wayback=1 with since/until: the `url`/`urls` prefixes, else the `allowed`
+    domains, looked up in the archive (newscrawl.archives.remote).
     """
 
     name = "generic"
     family = "generic"
     page_class = GenericArticlePage
-    ARGS = ("mode", "url", "urls", "urls_file", "feed", "sitemap", "allowed", "incremental")
-    MODES: ClassVar[tuple[str, ...]] = ("url", "feed", "sitemap")
+    ARGS = ("mode", "url", "urls", "urls_file", "feed", "sitemap", "allowed", "incremental", "warc", "commoncrawl",
+            "wayback", "since", "until")
+    MODES: ClassVar[tuple[str, ...]] = ("url", "feed", "sitemap", "warc")
 
     @classmethod
     def modes(cls) -> tuple[str, ...]:
@@ -86,6 +91,9 @@ class GenericSpider(BaseSpider):
     @classmethod
     def check_args(cls, **kwargs) -> dict[str, Any]:
         cls.unknown_args(kwargs)
+        remote = cls.remote_options(kwargs)  # commoncrawl= or wayback= (newscrawl.archives.remote)
+        if remote is not None:
+            return remote
         given = {k: str(v).strip() for k, v in kwargs.items() if k in cls.ARGS and v not in (None, "")}
         urls = [given["url"]] if "url" in given else []
         urls += _split_urls(given.get("urls"))
@@ -97,21 +105,25 @@ class GenericSpider(BaseSpider):
                 parts = urlsplit(value)
                 if parts.scheme not in ("http", "https") or not parts.hostname:
                     raise ArgumentError(f"{label}: {value!r} is not an http(s) URL")
-        if not (urls or feeds or sitemaps):
-            raise ArgumentError("generic needs -a url=<article>, urls=, urls_file=, feed= or sitemap=")
-        mode = given.get("mode") or ("feed" if feeds else "sitemap" if sitemaps else "url")
+        warcs = given.get("warc")
+        if not (urls or feeds or sitemaps or warcs):
+            raise ArgumentError("generic needs -a url=<article>, urls=, urls_file=, feed=, sitemap= or warc=")
+        if warcs and (urls or feeds or sitemaps):
+            raise ArgumentError("warc reads WARC files only: not with url, urls, urls_file, feed or sitemap")
+        mode = given.get("mode") or ("warc" if warcs else "feed" if feeds else "sitemap" if sitemaps else "url")
         if mode not in cls.MODES:
             raise ArgumentError(f"mode: {mode!r} is not one of {', '.join(cls.MODES)} for generic")
-        needs = {"url": urls, "feed": feeds, "sitemap": sitemaps}[mode]
+        needs = {"url": urls, "feed": feeds, "sitemap": sitemaps, "warc": warcs}[mode]
         if not needs:
             raise ArgumentError(f"mode={mode} needs -a {mode}=<URL>")
         allowed = [d.lower().lstrip(".") for d in _split_urls(given.get("allowed"))]
         for domain in allowed:
             if not re.fullmatch(r"[a-z0-9.-]+", domain):
                 raise ArgumentError(f"allowed: {domain!r} is not a domain")
-        incremental = cls.incremental_arg(given.get("incremental"), default=bool(feeds or sitemaps))
+        incremental = cls.incremental_arg(given.get("incremental"), default=bool(feeds or sitemaps or warcs))
         return {"mode": mode, "url": urls[0] if urls else None, "urls": urls, "feeds": feeds,
-                "sitemaps": sitemaps, "allowed": allowed, "incremental": incremental}
+                "sitemaps": sitemaps, "allowed": allowed, "incremental": incremental,
+                "warc": cls.warc_arg(warcs)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -122,7 +134,11 @@ class GenericSpider(BaseSpider):
 
     # -- listings ------------------------------------------------------------------------------------
     def initial_requests(self):
-        """Every source given: feeds, sitemaps and article URLs (`mode` only names the main one)."""
+        """Every source given: feeds, sitemaps and article URLs (`mode` only names the main one); or the
+        WARC files' pages."""
+        if self.options["warc"]:
+            yield from self.warc_requests()
+            return
         listings = [(url, self.parse_rss, "feed") for url in self.options["feeds"]]
         listings += [(url, self.parse_sitemap, "sitemap") for url in self.options["sitemaps"]]
         for url, callback, page in listings:
@@ -133,6 +149,12 @@ class GenericSpider(BaseSpider):
 
     def news_code_from_url(self, url: str) -> str | None:
         return news_code_for(url)
+
+    def is_article_url(self, url: str) -> bool:
+        """Any page but a site's home page: the generic page tells an article from the rest (counted as
+        newscrawl/dropped/not_article), as it does for a page a crawl is given."""
+        parts = urlsplit(url)
+        return bool(parts.path.strip("/") or parts.query)
 
     def site_of(self, url: str) -> str:
         """The link's registered domain: one site's articles share a key space whichever crawl found them."""
