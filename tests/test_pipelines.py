@@ -49,7 +49,7 @@ def article(code="1", **fields):
                 title=f"رئیس{ZWNJ}جمهور {code}", kicker=None, lead="لید", body="متن اول\n\nمتن دوم",
                 published_at=None, published_at_raw="۳۰ تير ۱۳۹۷ - ۰۰:۲۰",
                 category=["سیاسی"], tags=[f"می{ZWNJ}گوید"], images=[], source="مهر", language="fa",
-                crawled_at="2026-11-25T00:00:00+00:00", provenance={})
+                crawled_at="2026-11-25T00:00:00+00:00", provenance={}, story_id=None, copy_of=None)
     base.update(fields)
     return base
 

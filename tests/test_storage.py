@@ -253,7 +253,7 @@ def test_selected_filters_by_site_tehran_day_and_lists(open_store):
         ("isna", "4"), ("tabnak", "1"), ("tabnak", "2"), ("tabnak", "3")]
     assert list(everything[0]) == ["site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
                                    "published_at_raw", "category", "tags", "images", "source", "language",
-                                   "crawled_at", "provenance"]
+                                   "crawled_at", "provenance", "story_id", "copy_of"]
     assert [a["provenance"] for a in everything] == [{}] * 4  # these items had none: {} rather than null
     assert {a["news_code"]: a["tags"] for a in everything} == {"1": TAGS, "2": ["ایران"], "3": [], "4": TAGS}
     assert codes(sites=["tabnak"], since=date(2018, 7, 21)) == ["1"]
@@ -759,8 +759,8 @@ def test_columns_are_the_item_fields(open_store):
     found = inspect(store.engine).get_columns("articles")
     assert [c["name"] for c in found] == ["id", "site", "news_code", "url", "title", "kicker", "lead", "body",
                                           "published_at", "published_at_raw", "category", "tags", "images",
-                                          "source", "language", "crawled_at", "provenance", "published_utc",
-                                          "stored_at", "run_id"]
+                                          "source", "language", "crawled_at", "provenance", "story_id", "copy_of",
+                                          "published_utc", "stored_at", "run_id"]
     assert {c["name"] for c in found if not c["nullable"]} == {"id", "site", "news_code", "url", "title", "body"}
     types = column_types(store)
     if store.engine.dialect.name == "postgresql":
@@ -833,7 +833,7 @@ PREVIOUS_EXPORT = (
     '"category": [], "tags": [], "images": [], "source": null, "language": "fa", '
     '"crawled_at": "2026-11-25T00:00:01+00:00"}\n')
 #: what it exports after the migration: the same, and `provenance` ({} for a row stored before the column)
-MIGRATED_EXPORT = PREVIOUS_EXPORT.replace('"}\n', '", "provenance": {}}\n')
+MIGRATED_EXPORT = PREVIOUS_EXPORT.replace('"}\n', '", "provenance": {}, "story_id": null, "copy_of": null}\n')
 
 
 def exported(store, tmp_path) -> str:

@@ -55,11 +55,11 @@ class ArticlePage(Page):
         return value
 
     def to_item(self) -> dict:
-        """Every field, in declaration order; `provenance` last, from what the others recorded."""
+        """Every field, in declaration order; `provenance` from what the others recorded."""
         item = {name: getattr(self, name) for name in self.fields if name != "provenance"}
         item["provenance"] = {name: self.sources[name] for name in self.fields
                               if name in self.sources and item.get(name)}
-        return item
+        return {name: item[name] for name in self.fields}
 
     @staticmethod
     def now() -> str:
@@ -81,6 +81,17 @@ class ArticlePage(Page):
     @field
     def crawled_at(self) -> str:
         return self.now()
+
+    @field
+    def story_id(self) -> None:
+        """Null: a story depends on the other stored articles, not on the page; it is set when the article
+        is stored (newscrawl.pipelines.stories)."""
+        return None
+
+    @field
+    def copy_of(self) -> None:
+        """Null, as story_id."""
+        return None
 
 
 def meta_source(name: str) -> str:
