@@ -1,5 +1,6 @@
-"""`python -m bench [--quick] [--output PATH] [--only extract,library,crawl,storage,memory,crash,warc]`: run the benchmarks,
-print a table and write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json)."""
+"""`python -m bench [--quick] [--output PATH] [--only SECTION,...]`: run the benchmarks, print a table and
+write the numbers as JSON (default $NEWSCRAWL_DATA_DIR/bench.json, i.e. data/bench.json). Sections: extract,
+library, crawl, storage, memory, crash, warc, stories."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from pathlib import Path
 os.environ.setdefault("TLDEXTRACT_PUBLIC_SUFFIX_LIST_URLS", "")
 os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "newscrawl.settings")
 
-SECTIONS = ("extract", "library", "crawl", "storage", "memory", "crash", "warc")
+SECTIONS = ("extract", "library", "crawl", "storage", "memory", "crash", "warc", "stories")
 
 
 def _num(value, digits: int = 0) -> str:
@@ -95,6 +96,23 @@ def table(r: dict) -> str:
         add(f"peak RSS, WARC backfill of {r['warc_records_small']:,} / {r['warc_records_large']:,} records (MB)",
             f"{r['warc_rss_mb_small']:.1f} / {r['warc_rss_mb_large']:.1f}", ratio=_num(r["warc_rss_ratio"], 2),
             target="ratio ≤ 1.5")
+    if "stories_precision" in r:
+        add(f"story clusters, {r['stories_eval_articles']:,} labelled articles, assigned in crawl order: "
+            "pair precision / recall", f"{r['stories_precision']:.3f} / {r['stories_recall']:.3f}",
+            target="≥ 0.98 / ≥ 0.95")
+        add("story clusters, the same set rebuilt from scratch: pair precision / recall",
+            f"{r['stories_rebuild_precision']:.3f} / {r['stories_rebuild_recall']:.3f}",
+            target="≥ 0.98 / ≥ 0.95")
+        add("story clusters: articles whose copy_of is the expected one (share)",
+            f"{r['stories_copy_of_accuracy']:.3f}")
+    if "stories_100k_s" in r:
+        add(f"story index rebuilt from scratch, {r['stories_scale_articles']:,} articles on SQLite (s)",
+            f"{_num(r['stories_100k_s'], 1)} (CPU {_num(r['stories_100k_cpu_s'], 1)})", target="≤ 120")
+        add("peak RSS of that rebuild (MB)", _num(r["stories_rss_mb"], 1), target="≤ 1,024")
+        add("assigning one new article into that index, in the crawl's batches (ms per article)",
+            f"{_num(r['stories_assign_ms'], 2)} (CPU {_num(r['stories_assign_cpu_ms'], 2)})", target="< 2")
+        add("assigning one new article alone, one call and transaction (ms)",
+            _num(r["stories_assign_single_ms"], 1))
     widths = [max(len(row[i]) for row in rows) for i in range(5)]
     lines = ["| " + " | ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) + " |" for row in rows]
     lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
@@ -102,7 +120,7 @@ def table(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench", description=" ".join(__doc__.split()))
     parser.add_argument("--quick", action="store_true", help="tiny sizes, for the smoke test (numbers are noise)")
     parser.add_argument("--output", type=Path, help="JSON file (default: $NEWSCRAWL_DATA_DIR/bench.json)")
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections to run")
@@ -121,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import scrapy
 
-    from bench import crash, crawl, extract, library, memory, storage, warc
+    from bench import crash, crawl, extract, library, memory, storage, stories, warc
 
     results: dict = {}
     started = time.perf_counter()
@@ -141,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.update(crash.run_warc(*((400, 2) if args.quick else (20_000, 4))))
             elif section == "warc":
                 results.update(warc.run(*((100, 200) if args.quick else (5_000, 50_000))))
+            elif section == "stories":
+                results.update(stories.run(quick=args.quick))
             else:
                 results.update(memory.run(*((60, 120, 2_000) if args.quick else (500, 5_000, 200_000))))
                 results.update(memory.listing_crawl(*((2_000, None) if args.quick else

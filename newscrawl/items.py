@@ -88,6 +88,16 @@ class ArticleItem(scrapy.Item):
         "date). Empty fields, and those every page computes alike (site, source, language, crawled_at), are "
         "left out. See docs/reliability.md, \"Fallbacks and provenance\".",
         {"title": "site", "body": "generic", "published_at": "jsonld"}, type="object")
+    story_id = _field(
+        "name", "The story the article belongs to: articles with this id tell the same story (the same text, "
+        "give or take an intro line, a headline or a paragraph), on any site, within a few days. Set when the "
+        "article is stored; null until then (`scrapy stories` assigns the rest). See docs/stories.md.",
+        "s-5b6882eb98dd903c", nullable=True, sql_length=64, pattern="^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$")
+    copy_of = _field(
+        "name", "`<site>:<news_code>` of the article this one copies: the article of the agency it credits "
+        "(`source`) when that is in the story, else the story's earliest article. Null for the original and for "
+        "an article alone in its story.", "mehr:6123456", nullable=True, sql_length=100,
+        pattern="^[a-z0-9][a-z0-9_.-]*:[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
 
 
 #: the exported fields, in export order; list fields are always lists, missing scalars None

@@ -63,7 +63,11 @@ ITEM_PIPELINES = {
     "newscrawl.pipelines.checks.ValidatePipeline": 100,
     "newscrawl.pipelines.store.DedupPipeline": 300,
     "newscrawl.pipelines.store.StoragePipeline": 400,
+    "newscrawl.pipelines.stories.StoriesPipeline": 450,  # after storage: each stored article joins its story
 }
+# Story clusters assigned as articles are stored (newscrawl.pipelines.stories; docs/stories.md); off: the
+# `scrapy stories` command assigns them later.
+NEWSCRAWL_STORIES = True
 
 # Text: digits in text fields kept as on the page (ids and dates are always ASCII).
 NEWSCRAWL_TEXT_DIGITS = os.environ.get("NEWSCRAWL_TEXT_DIGITS", "keep")
@@ -72,6 +76,9 @@ NEWSCRAWL_GENERIC_FAST = False
 # `scrapy canary` (newscrawl.commands.canary): a site's body agrees with the generic page's when one holds the
 # other or this share of their words match.
 NEWSCRAWL_CANARY_BODY_SIMILARITY = 0.9
+# Story clusters (newscrawl.stories): only articles published within this many days of each other join one
+# story, so a daily template (prices, weather, prayer times) does not chain into one story.
+NEWSCRAWL_STORIES_WINDOW_DAYS = 7
 
 # Offline replay of recorded cassettes (and recording with NEWSCRAWL_RECORD=1): Scrapy's HTTP cache over
 # betamax JSON cassettes, turned on by the ReplayAddon in ADDONS (newscrawl.extensions.cassettes).

@@ -43,7 +43,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 from w3lib.url import canonicalize_url
 
 from newscrawl.extensions.cassettes import Recorded, load_cassettes
-from testkit import hostile, jspages  # noqa: F401  (their handlers register /hostile, /broken, /js, /jsgate)
+from testkit import hostile, jspages, republished  # noqa: F401  (/hostile, /broken, /js, /jsgate, /republished)
 from testkit.demo import CASSETTE_DIR
 from testkit.demo.build import ARTICLES, Article, fa, render_archive, render_article, render_rss
 from testkit.routes import HTML, NOT_FOUND, ROUTES, news_id, route

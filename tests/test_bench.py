@@ -87,13 +87,27 @@ def test_quick_warc_bench_writes_its_keys(tmp_path):
     assert "full extraction / trafilatura.extract with metadata" in table(r)
 
 
+def test_quick_stories_bench(tmp_path):
+    """The story rows: quality on 300 labelled articles, the rebuild of 3,000 in a subprocess of its own."""
+    r = run_bench(tmp_path, "--only", "stories")
+    positive(r, "stories_precision", "stories_recall", "stories_rebuild_precision", "stories_rebuild_recall",
+             "stories_copy_of_accuracy", "stories_100k_s", "stories_100k_cpu_s", "stories_rss_mb",
+             "stories_assign_ms", "stories_assign_cpu_ms", "stories_assign_single_ms")
+    for key in ("stories_precision", "stories_recall", "stories_rebuild_precision", "stories_rebuild_recall",
+                "stories_copy_of_accuracy"):
+        assert r[key] <= 1, key
+    assert r["stories_eval_articles"] == 300 and r["stories_scale_articles"] == 3_000
+    assert 100 < r["stories_eval_stories"] < 300
+    assert "crawl_ratio" not in r and r["meta"]["quick"] is True
+
+
 def test_unknown_section_is_one_line(tmp_path):
     result = subprocess.run([sys.executable, "-m", "bench", "--only", "extract,nope"], cwd=ROOT,
                             env=scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path)), capture_output=True, text=True,
                             timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == \
-        "error: unknown section 'nope'; known: extract, library, crawl, storage, memory, crash, warc"
+    assert result.stderr.strip() == ("error: unknown section 'nope'; known: extract, library, crawl, storage, "
+                                     "memory, crash, warc, stories")
     assert not (tmp_path / "bench.json").exists()
 
 

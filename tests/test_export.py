@@ -31,7 +31,8 @@ def article(site, code, published_at, category, tags, **extra) -> dict:
             "published_at": published_at, "published_at_raw": None, "category": category, "tags": tags,
             "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
             "fetched_from": "live", "archive_ref": None, "captured_at": "2026-11-25T02:00:00+00:00",
-            "provenance": {"news_code": "url", "title": "site", "body": "generic"}}
+            "provenance": {"news_code": "url", "title": "site", "body": "generic"},
+            "story_id": None, "copy_of": None}
     item.update(extra)
     return item
 

@@ -30,7 +30,8 @@ GOOD = {"site": "khabarshahr.ir", "news_code": "d1Gjx", "url": "https://www.khab
         "title": "عنوان", "kicker": None, "lead": None, "body": "متن", "published_at": None,
         "published_at_raw": None, "category": [], "tags": [], "images": [], "source": None, "language": "fa",
         "crawled_at": "2024-05-12T07:00:00+00:00", "fetched_from": "live", "archive_ref": None,
-        "captured_at": "2024-05-12T07:00:00+00:00", "provenance": {}}
+        "captured_at": "2024-05-12T07:00:00+00:00", "provenance": {},
+        "story_id": None, "copy_of": None}
 #: `printf 'khabarshahr.ir/fa/culture/library-opens' | sha1sum` starts 2500bffe994d, which is 40685151361357
 SLUG_URL = "https://www.khabarshahr.ir/fa/culture/library-opens"
 SLUG_HASH = "40685151361357"

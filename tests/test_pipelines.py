@@ -50,7 +50,8 @@ def article(code="1", **fields):
                 published_at=None, published_at_raw="۳۰ تير ۱۳۹۷ - ۰۰:۲۰",
                 category=["سیاسی"], tags=[f"می{ZWNJ}گوید"], images=[], source="مهر", language="fa",
                 crawled_at="2026-11-25T00:00:00+00:00", fetched_from="live", archive_ref=None,
-                captured_at="2026-11-25T00:00:00+00:00", provenance={})
+                captured_at="2026-11-25T00:00:00+00:00", provenance={}, story_id=None,
+                copy_of=None)
     base.update(fields)
     return base
 

@@ -74,7 +74,7 @@ def item(**fields) -> dict:
             "published_at": None, "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["سیاسی"],
             "tags": [], "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
             "fetched_from": "live", "archive_ref": None, "captured_at": "2026-11-25T02:00:00+00:00",
-            "provenance": {}}
+            "provenance": {}, "story_id": None, "copy_of": None}
     base.update(fields)
     return base
 

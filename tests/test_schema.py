@@ -21,7 +21,8 @@ GOOD = {"site": "tabnak", "news_code": "818242", "url": "https://www.tabnak.ir/f
         "published_at_raw": "۳۰ تیر ۱۳۹۷ - ۰۰:۲۰", "category": ["بسته ویژه خبری", "عمومی"], "tags": [],
         "images": [], "source": None, "language": "fa", "crawled_at": "2026-11-25T02:00:00+00:00",
         "fetched_from": "live", "archive_ref": None, "captured_at": "2026-11-25T02:00:00+00:00",
-        "provenance": {"title": "family", "body": "family"}}
+        "provenance": {"title": "family", "body": "family"},
+        "story_id": None, "copy_of": None}
 
 
 @pytest.fixture(scope="module")
@@ -136,7 +137,7 @@ def test_required_and_list_fields_come_from_the_item_definition():
 
     assert items.FIELDS == ("site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
                             "published_at_raw", "category", "tags", "images", "source", "language", "crawled_at",
-                            "fetched_from", "archive_ref", "captured_at", "provenance")
+                            "fetched_from", "archive_ref", "captured_at", "provenance", "story_id", "copy_of")
     assert items.REQUIRED == ("site", "news_code", "url", "title", "body")
     assert clean.REQUIRED is items.REQUIRED
     assert items.LIST_FIELDS == ("category", "tags", "images")

@@ -253,7 +253,8 @@ def test_selected_filters_by_site_tehran_day_and_lists(open_store):
         ("isna", "4"), ("tabnak", "1"), ("tabnak", "2"), ("tabnak", "3")]
     assert list(everything[0]) == ["site", "news_code", "url", "title", "kicker", "lead", "body", "published_at",
                                    "published_at_raw", "category", "tags", "images", "source", "language",
-                                   "crawled_at", "fetched_from", "archive_ref", "captured_at", "provenance"]
+                                   "crawled_at", "fetched_from", "archive_ref", "captured_at", "provenance",
+                                   "story_id", "copy_of"]
     assert [a["provenance"] for a in everything] == [{}] * 4  # these items had none: {} rather than null
     assert {a["news_code"]: a["tags"] for a in everything} == {"1": TAGS, "2": ["ایران"], "3": [], "4": TAGS}
     assert codes(sites=["tabnak"], since=date(2018, 7, 21)) == ["1"]
@@ -760,8 +761,8 @@ def test_columns_are_the_item_fields(open_store):
     assert [c["name"] for c in found] == ["id", "site", "news_code", "url", "title", "kicker", "lead", "body",
                                           "published_at", "published_at_raw", "category", "tags", "images",
                                           "source", "language", "crawled_at", "fetched_from", "archive_ref",
-                                          "captured_at", "provenance", "published_utc", "stored_at", "run_id",
-                                          "replacements"]
+                                          "captured_at", "provenance", "story_id", "copy_of", "published_utc", "stored_at",
+                                          "run_id", "replacements"]
     assert {c["name"] for c in found if not c["nullable"]} == {"id", "site", "news_code", "url", "title", "body"}
     types = column_types(store)
     if store.engine.dialect.name == "postgresql":
@@ -838,10 +839,10 @@ PREVIOUS_EXPORT = (
 MIGRATED_EXPORT = PREVIOUS_EXPORT.replace(
     '"crawled_at": "2026-11-25T00:00:00+00:00"}\n',
     '"crawled_at": "2026-11-25T00:00:00+00:00", "fetched_from": "live", "archive_ref": null, '
-    '"captured_at": "2026-11-25T00:00:00+00:00", "provenance": {}}\n').replace(
+    '"captured_at": "2026-11-25T00:00:00+00:00", "provenance": {}, "story_id": null, "copy_of": null}\n').replace(
     '"crawled_at": "2026-11-25T00:00:01+00:00"}\n',
     '"crawled_at": "2026-11-25T00:00:01+00:00", "fetched_from": "live", "archive_ref": null, '
-    '"captured_at": "2026-11-25T00:00:01+00:00", "provenance": {}}\n')
+    '"captured_at": "2026-11-25T00:00:01+00:00", "provenance": {}, "story_id": null, "copy_of": null}\n')
 
 
 def exported(store, tmp_path) -> str:

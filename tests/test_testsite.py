@@ -183,13 +183,13 @@ def test_refuses_non_loopback_hosts():
 
 
 def test_route_table_holds_every_corner():
-    """Written by hand: the site's own routes and those of testkit.hostile and testkit.jspages, which
-    register on testkit.routes (importing the test site registers them all)."""
+    """Written by hand: the site's own routes and those of testkit.hostile, testkit.jspages and
+    testkit.republished, which register on testkit.routes (importing the test site registers them all)."""
     from testkit.routes import ROUTES
 
     assert sorted(ROUTES) == ["/broken", "/challenge", "/deep", "/drift", "/fault/drop", "/fault/redirect",
                               "/fault/slow", "/fault/status", "/fault/truncate", "/gen", "/hostile", "/js",
-                              "/jsgate", "/listing"]
+                              "/jsgate", "/listing", "/republished"]
 
 
 def test_command_line_prints_its_address_and_serves():

@@ -1,9 +1,11 @@
-"""`scrapy summary [--brief] [--days N] [--runs N] [--html FILE]`: what the database holds, at a glance.
+"""`scrapy summary [--brief] [--days N] [--stories N] [--runs N] [--html FILE]`: what the database holds, at a
+glance.
 
 Articles per site and per Tehran publication day (a text histogram), field coverage per site, the date
-range, the newest items and the last crawls per spider from the `crawls` table (newscrawl.db.history), failed
-ones marked FAILED. Everything is counted by the database (GROUP BY), so a large table costs one scan and
-no memory here. `--html` writes the same as one self-contained page: an inline SVG chart, no scripts and
+range, the newest items, the biggest stories of the histogram's days (newscrawl.stories: the most sites
+first; the headline of each story's earliest article) and the last crawls per spider from the `crawls`
+table (newscrawl.db.history), failed ones marked FAILED. Everything is counted by the database (GROUP BY),
+so a large table costs one scan and no memory here. `--html` writes the same as one self-contained page: an inline SVG chart, no scripts and
 no external files, every stored value escaped, links only to http(s) URLs, and a Content-Security-Policy
 that forbids scripts and fetches, so it can be mailed or archived as is.
 """
@@ -26,9 +28,9 @@ BAR = "█"
 COLORS = ("#3b6ea5", "#d9822b", "#4f9a5b", "#b5495b", "#7c5fa8", "#8a6d3b", "#2a9d9d", "#c2a500")
 
 
-def gather(engine, days: int = 14, newest: int = 5) -> dict:
+def gather(engine, days: int = 14, newest: int = 5, stories: int = 10) -> dict:
     """Counts per site and day, coverage per site, date range and the newest items, all counted in SQL
-    (newscrawl.db.store.summary_counts).
+    (newscrawl.db.store.summary_counts), and the `stories` biggest stories first published in the window.
 
     A day is the publication day in Tehran. `days` is the histogram's window: that many calendar days
     ending on the newest publication day."""
@@ -68,7 +70,21 @@ def gather(engine, days: int = 14, newest: int = 5) -> dict:
         "last_published": counted["last"],
         "last_crawled": counted["crawled"],
         "newest": counted["newest"],
+        "stories": biggest_stories(engine, window, stories),
     }
+
+
+def biggest_stories(engine, window: list[str], limit: int) -> list[dict] | None:
+    """The `limit` biggest stories (newscrawl.stories.StoryIndex.biggest) whose first article is in the
+    window's days; None when none are asked for."""
+    if limit < 1:
+        return None
+    if not window:
+        return []
+    from newscrawl.stories import StoryIndex
+
+    since, until = dt.date.fromisoformat(window[0]), dt.date.fromisoformat(window[-1])
+    return StoryIndex(engine).biggest(since=since, until=until, limit=limit)
 
 
 def recent_runs(engine, per_spider: int) -> dict[str, list[dict]]:
@@ -121,6 +137,11 @@ def render_text(s: dict, width: int = 40) -> str:
         lines.append(f"  {name:<18}{_pct(shares['all']):>7}{cells}")
     lines += ["", "newest:"]
     lines += [f"  {n['published_at']}  {n['site']}/{n['news_code']}  {n['title']}" for n in s["newest"]]
+    if s.get("stories") is not None:  # None: --stories 0
+        lines += ["", "biggest stories (first published in the days above; sites, articles, first … last "
+                  "publication):"]
+        lines += [f"  {n['sites']:>3} {n['articles']:>5}  {_when(n['first'])} … {_when(n['last'])}  {n['title']}"
+                  for n in s["stories"]] or ["  none (`scrapy stories` assigns stories to stored articles)"]
     lines += ["", "recent crawls (newest first; FAILED: exit code not 0):"]
     lines += [f"  {_run_line(spider, run)}" for spider, runs in s.get("runs", {}).items() for run in runs] \
         or ["  none recorded"]
@@ -208,6 +229,10 @@ def render_html(s: dict) -> str:
                        + "</tr>" for f, v in s["coverage"].items())
     newest = "".join(f'<li><span class="when">{esc(str(n["published_at"]))}</span> {esc(str(n["site"]))}/'
                      f'{esc(str(n["news_code"]))} {_link(n["url"], n["title"] or "")}</li>' for n in s["newest"])
+    story_rows = "".join(f'<tr><td dir="rtl">{esc(str(n["title"] or ""))}</td><td class="n">{int(n["sites"])}</td>'
+                         f'<td class="n">{int(n["articles"])}</td><td>{esc(_when(n["first"]))}</td>'
+                         f'<td>{esc(_when(n["last"]))}</td><td>{esc(str(n["story_id"]))}</td></tr>'
+                         for n in s.get("stories") or []) or '<tr><td colspan="6">none</td></tr>'
     run_rows = "".join(_run_row(spider, run) for spider, runs in s.get("runs", {}).items() for run in runs) \
         or '<tr><td colspan="9">none recorded</td></tr>'
     # data for scripts elsewhere: no "<", ">" or "&" can end the block or open a tag
@@ -237,6 +262,9 @@ last crawled {esc(str(s['last_crawled'] or '-'))}</p>
 <h2>Field coverage</h2>
 <table id="coverage"><tr><th>field</th><th>all</th>{head}</tr>{cov_rows}</table>
 <h2>Newest</h2><ul id="newest">{newest}</ul>
+<h2>Biggest stories</h2>
+<table id="stories"><tr><th>headline of the first article</th><th>sites</th><th>articles</th>
+<th>first published</th><th>last published</th><th>story</th></tr>{story_rows}</table>
 <h2>Recent crawls</h2>
 <table id="crawls"><tr><th>spider</th><th>started</th><th>verdict</th><th>exit</th><th>finish reason</th>
 <th>pages</th><th>stored</th><th>dropped</th><th>why</th></tr>{run_rows}</table>
@@ -264,10 +292,11 @@ class Command(ScrapyCommand):
     default_settings = {"LOG_LEVEL": "WARNING"}
 
     def syntax(self):
-        return "[--brief] [--days N] [--newest N] [--runs N] [--html FILE]"
+        return "[--brief] [--days N] [--newest N] [--stories N] [--runs N] [--html FILE]"
 
     def short_desc(self):
-        return "Overview of the database: articles per site and day, coverage, newest items, recent crawls"
+        return ("Overview of the database: articles per site and day, coverage, newest items, biggest stories, "
+                "recent crawls")
 
     def add_options(self, parser):
         super().add_options(parser)
@@ -275,6 +304,8 @@ class Command(ScrapyCommand):
         parser.add_argument("--html", metavar="FILE", help="also write a self-contained HTML page")
         parser.add_argument("--days", type=int, default=14, help="days in the histogram (default 14)")
         parser.add_argument("--newest", type=int, default=5, help="newest articles listed (default 5)")
+        parser.add_argument("--stories", type=int, default=10,
+                            help="biggest stories listed (default 10; 0: none)")
         parser.add_argument("--runs", type=int, default=5, help="recent crawls listed per spider (default 5)")
 
     def run(self, args, opts):
@@ -282,8 +313,8 @@ class Command(ScrapyCommand):
 
         from newscrawl.db.store import StorageError, one_line, open_existing
 
-        if opts.days < 1 or opts.newest < 0 or opts.runs < 0:
-            return self._fail("--days must be at least 1, --newest and --runs at least 0", 2)
+        if opts.days < 1 or opts.newest < 0 or opts.runs < 0 or opts.stories < 0:
+            return self._fail("--days must be at least 1, --newest, --stories and --runs at least 0", 2)
         from newscrawl.db import url as dburl
 
         error = dburl.check_environment()  # an unreadable NEWSCRAWL_DATABASE_URL_FILE, said as such
@@ -292,7 +323,7 @@ class Command(ScrapyCommand):
         store = None
         try:
             store = open_existing(self.settings.get("NEWSCRAWL_DATABASE_URL"))
-            s = gather(store.engine, days=opts.days, newest=opts.newest)
+            s = gather(store.engine, days=opts.days, newest=opts.newest, stories=opts.stories)
             s["runs"] = recent_runs(store.engine, opts.runs)
         except StorageError as exc:
             return self._fail(str(exc))

@@ -46,6 +46,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -142,6 +143,10 @@ articles = Table(
     Column("replacements", Integer),
     UniqueConstraint("site", "news_code", name="uq_articles_site_code"),
 )
+# the articles without a story yet (newscrawl.pipelines.stories assigns them): a partial index, so finding them
+# costs nothing however large the table
+Index("ix_articles_no_story", articles.c.id, sqlite_where=articles.c.story_id.is_(None),
+      postgresql_where=articles.c.story_id.is_(None))
 #: the item fields a row holds, in export order
 ITEM_COLUMNS = list(FIELDS)
 #: JSON object fields (provenance): {} when a row has none
@@ -509,6 +514,53 @@ def summary_counts(engine: Engine, newest: int) -> dict:
                 .order_by(a.published_utc.desc(), a.id.desc()).limit(newest)).mappings()],
             "crawled": conn.execute(select(func.max(a.crawled_at))).scalar(),
         }
+
+
+#: what the story index (newscrawl.stories) reads of an article
+STORY_INPUT = ("site", "news_code", "title", "body", "published_at", "source")
+
+
+def story_inputs(engine: Engine, selection: Selection | None = None, unassigned: bool = False, after: int = 0,
+                 upto: int | None = None, chunk: int = 1000) -> Iterator[list[dict]]:
+    """The articles for the story index (STORY_INPUT and the row `id`), `chunk` at a time in storage order:
+    the `selection`'s, only those without a story_id when `unassigned` (ix_articles_no_story finds them),
+    with ids in (after, upto]. One short query per chunk, keyed on the id, so a long assignment holds no
+    transaction open and sees the rows it has just assigned as assigned."""
+    query = select(articles.c.id, *(articles.c[name] for name in STORY_INPUT))
+    if selection is not None:
+        query = selection.where(query)
+    if unassigned:
+        query = query.where(articles.c.story_id.is_(None))
+    if upto is not None:
+        query = query.where(articles.c.id <= upto)
+    query = query.where(articles.c.id > bindparam("after")).order_by(articles.c.id).limit(chunk)
+    while True:
+        with engine.connect() as conn:
+            rows = [dict(row) for row in conn.execute(query, {"after": after}).mappings()]
+        if rows:
+            yield rows
+        if len(rows) < chunk:
+            return
+        after = rows[-1]["id"]
+
+
+def last_id(engine: Engine) -> int:
+    """The highest row id (0 for an empty table): the rows stored so far are those up to it."""
+    with engine.connect() as conn:
+        return conn.execute(select(func.max(articles.c.id))).scalar() or 0
+
+
+def story_counts(engine: Engine, selection: Selection | None = None) -> dict:
+    """How many of the `selection`'s articles have a story, how many stories they are in and how many are
+    copies (copy_of set), for `scrapy stories`."""
+    a = articles.c
+    query = select(func.count(a.story_id), func.count(a.story_id.distinct()), func.count(a.copy_of),
+                   func.count()).select_from(articles)
+    if selection is not None:
+        query = selection.where(query)
+    with engine.connect() as conn:
+        assigned, stories, copies, total = conn.execute(query).one()
+    return {"articles": total, "assigned": assigned, "stories": stories, "copies": copies}
 
 
 def _by_site(keys: Iterable[Key], chunk: int = 500) -> Iterator[tuple[str, list[str]]]:

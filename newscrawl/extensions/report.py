@@ -119,6 +119,9 @@ class CrawlReport:
             "stored": stats.get("newscrawl/stored", 0),
             "duplicates_skipped": stats.get("newscrawl/duplicates", 0),
             "known_skipped_before_download": stats.get("newscrawl/incremental/skipped", 0),
+            # story clusters (newscrawl.pipelines.stories): failed ones are assigned by the next run
+            "stories": {what: stats.get(f"newscrawl/stories/{what}", 0)
+                        for what in ("assigned", "copies", "healed", "failed")},
             "articles_requested": stats.get(monitors.ARTICLES_REQUESTED, 0),
             "dropped": drops,
             "failed_requests": stats.get("retry/max_reached", 0),
@@ -158,9 +161,11 @@ class CrawlReport:
                   if checked is not None else "health not checked (Spidermon off)")
         logger.info(
             "newscrawl report %s: %d pages, %d articles parsed (%d stored, %d duplicates skipped, dropped %s), "
-            "%d known skipped, %d parse errors, %d unparseable dates; %s; %s; exit code %d; written to %s",
+            "%d known skipped, %d assigned a story (%d copies), %d parse errors, %d unparseable dates; %s; %s; "
+            "exit code %d; written to %s",
             spider.name, report["pages"], report["parsed"], report["stored"], report["duplicates_skipped"],
-            report["dropped"] or "none", report["known_skipped_before_download"], report["parse_errors"],
+            report["dropped"] or "none", report["known_skipped_before_download"], report["stories"]["assigned"],
+            report["stories"]["copies"], report["parse_errors"],
             report["date_unparseable"], coverage_text(report["coverage"]), health, report["exit_code"], path,
         )
 

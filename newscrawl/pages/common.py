@@ -58,13 +58,14 @@ class ArticlePage(Page):
         """Every field, in declaration order; `provenance` last, from what the others recorded.
         `captured_at` is the page's hint (an archived copy's capture time) in UTC, else crawled_at: a
         live page is captured when it is read. `fetched_from` and `archive_ref` say live here: a crawl
-        of an archive sets them from the request's meta (newscrawl.spiders.base.BaseSpider)."""
+        of an archive sets them from the request's meta (newscrawl.spiders.base.BaseSpider).
+        `story_id` and `copy_of` are null: set when the article is stored (newscrawl.pipelines.stories)."""
         item = {name: getattr(self, name) for name in self.fields if name != "provenance"}
         if "captured_at" in item:
             item["captured_at"] = utc_instant(self.captured_at) or item.get("crawled_at") or self.now()
         item["provenance"] = {name: self.sources[name] for name in self.fields
                               if name in self.sources and item.get(name)}
-        return item
+        return {name: item[name] for name in self.fields}
 
     @staticmethod
     def now() -> str:
@@ -93,6 +94,17 @@ class ArticlePage(Page):
 
     @field
     def archive_ref(self) -> str | None:
+        return None
+
+    @field
+    def story_id(self) -> None:
+        """Null: a story depends on the other stored articles, not on the page; it is set when the article
+        is stored (newscrawl.pipelines.stories)."""
+        return None
+
+    @field
+    def copy_of(self) -> None:
+        """Null, as story_id."""
         return None
 
 
