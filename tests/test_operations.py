@@ -213,8 +213,10 @@ def test_crawl_csv_has_the_export_dialect(tmp_path):
     sorted alike), a BOM, lists as JSON arrays, null as an empty cell."""
     env = scrapy_env(NEWSCRAWL_DATA_DIR=str(tmp_path), NEWSCRAWL_DATABASE_URL=f"sqlite:///{tmp_path}/db.sqlite3")
     with running(articles=12) as (base, _):
+        # stories off: /gen's articles are near-copies of each other, and a copy's line keeps the copy_of
+        # known when it was written while the database re-points it (docs/stories.md)
         crawl = run_scrapy("crawl", "tabnak", "-a", f"base_url={base}/gen", "-a", "ids=900001-900012", *FAST,
-                           "-O", str(tmp_path / "crawl.csv"), env=env)
+                           "-s", "NEWSCRAWL_STORIES=0", "-O", str(tmp_path / "crawl.csv"), env=env)
     assert crawl.returncode == 0, crawl.stderr[-2000:]
     export = run_scrapy("export", "--output", str(tmp_path / "export.csv"), env=env)
     assert export.returncode == 0, export.stderr[-2000:]

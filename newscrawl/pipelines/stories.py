@@ -64,8 +64,10 @@ class StoriesPipeline(_Pipeline):
         window = self.crawler.settings.get("NEWSCRAWL_STORIES_WINDOW_DAYS")  # None: the index's default
         window = None if window is None else float(window)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="newscrawl-stories")
-        #: the open batch: key -> (story input, future of its Assignment or None)
-        self.batch: dict[tuple[str, str], tuple[dict, asyncio.Future]] = {}
+        #: the open batch: key -> (story input, the futures of its Assignment or None). One key may come
+        #: twice in a batch: an archived copy replaced by a better one (newscrawl.db.store.better); the
+        #: later copy is the stored one, and both items wait for its story
+        self.batch: dict[tuple[str, str], tuple[dict, list[asyncio.Future]]] = {}
         self.timer: asyncio.TimerHandle | None = None
         self.tasks: set[asyncio.Future] = set()
         self.closing = False
@@ -90,7 +92,8 @@ class StoriesPipeline(_Pipeline):
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         key = (adapter["site"], adapter["news_code"])
-        self.batch[key] = (story_input(adapter), future)
+        waiting = self.batch[key][1] if key in self.batch else []
+        self.batch[key] = (story_input(adapter), [*waiting, future])
         if len(self.batch) >= self.store.batch_size:
             self.flush()
         elif self.timer is None:
@@ -110,9 +113,10 @@ class StoriesPipeline(_Pipeline):
 
     async def _assign_batch(self, batch: dict) -> None:
         found = await self._assign([article for article, _ in batch.values()], "stored")
-        for key, (_, future) in batch.items():
-            if not future.done():
-                future.set_result(found.get(key) if found else None)
+        for key, (_, futures) in batch.items():
+            for future in futures:
+                if not future.done():
+                    future.set_result(found.get(key) if found else None)
 
     async def _assign(self, articles: list[dict], what: str) -> dict | None:
         """StoryIndex.assign in the stories thread, transient errors retried as the store retries them;
