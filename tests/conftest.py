@@ -112,3 +112,36 @@ def redis_url():
         proc.terminate()
         proc.wait(timeout=10)
         shutil.rmtree(base, ignore_errors=True)
+
+
+# -- a store on SQLite and on PostgreSQL (test_storage, test_archive_dedup) ----------------------------------
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A database with no `articles` table yet."""
+    if request.param == "sqlite":
+        (tmp_path / "sub").mkdir()  # outside the data folder, open() creates no folder (newscrawl.db.url)
+        return f"sqlite:///{tmp_path}/sub/news.sqlite3"
+    from sqlalchemy import create_engine
+
+    url = request.getfixturevalue("postgres_url")
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def open_store(db_url):
+    """open_store(**kw) -> an opened ArticleStore on db_url; all closed at teardown."""
+    from newscrawl.db.store import ArticleStore
+
+    made = []
+
+    def make(**kw):
+        made.append(ArticleStore(db_url, **kw).open())
+        return made[-1]
+
+    yield make
+    for store in made:
+        store.close()

@@ -60,32 +60,6 @@ def test_the_rule(new, old, expected):
 
 
 # -- the store ------------------------------------------------------------------------------------------------
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    if request.param == "sqlite":
-        (tmp_path / "sub").mkdir()
-        return f"sqlite:///{tmp_path}/sub/news.sqlite3"
-    url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
-def open_store(db_url):
-    made = []
-
-    def make(**kw):
-        made.append(ArticleStore(db_url, **kw).open())
-        return made[-1]
-
-    yield make
-    for store in made:
-        store.close()
-
-
 def stored(store, code="1"):
     """(fetched_from, archive_ref, title, run_id, replacements) of the one row of `code`."""
     with store.engine.connect() as conn:

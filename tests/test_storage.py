@@ -75,34 +75,6 @@ def rows(store, *where):
         return [dict(r) for r in result.mappings()]
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request, tmp_path):
-    """A database with no `articles` table yet."""
-    if request.param == "sqlite":
-        (tmp_path / "sub").mkdir()  # outside the data folder, open() creates no folder (newscrawl.db.url)
-        return f"sqlite:///{tmp_path}/sub/news.sqlite3"
-    url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
-    engine.dispose()
-    return url
-
-
-@pytest.fixture
-def open_store(db_url):
-    """open_store(**kw) -> an opened ArticleStore on db_url; all closed at teardown."""
-    made = []
-
-    def make(**kw):
-        made.append(ArticleStore(db_url, **kw).open())
-        return made[-1]
-
-    yield make
-    for store in made:
-        store.close()
-
-
 # -- round trip ----------------------------------------------------------------------------------------
 def test_round_trip_keeps_persian_exactly(open_store):
     store = open_store(batch_size=10)
