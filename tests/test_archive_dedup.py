@@ -311,18 +311,6 @@ def site(tmp_path_factory):
         yield base, folder
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def crawl_db(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/news.sqlite3"
-    url = request.getfixturevalue("postgres_url")
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP TABLE IF EXISTS articles")
-    engine.dispose()
-    return url
-
-
 def crawl(site, tmp_path, database: str, *sources: str) -> dict:
     """`scrapy crawl tabnak` of the test site (`live`: its 30 ids) or of WARC files (`early`, `late`,
     `late+early`: both in one run); the closing stats."""
@@ -405,9 +393,9 @@ def test_warcs_then_live_end_with_the_earliest_capture_then_the_live_copy(site, 
 
 
 @pytest.mark.e2e
-def test_two_warcs_in_one_run_store_each_article_once_as_its_earliest_capture(site, tmp_path, crawl_db):
-    (both,) = crawl(site, tmp_path, crawl_db, "late+early")
-    copies = db_copies(crawl_db)
+def test_two_warcs_in_one_run_store_each_article_once_as_its_earliest_capture(site, tmp_path, db_url):
+    (both,) = crawl(site, tmp_path, db_url, "late+early")
+    copies = db_copies(db_url)
     assert {copy[:2] for copy in copies.values()} == {("warc", "early.warc.gz")} and len(copies) == ARTICLES
     lines = assert_feeds_agree(tmp_path, copies)
     # each article: its late copy's line, then its early one's (a replacement), unless both met in one batch

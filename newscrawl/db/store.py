@@ -760,7 +760,7 @@ class ArticleStore:
                 pass
 
     # -- retrying ---------------------------------------------------------------------------------------
-    def _retrying(self, what: str, attempt: Callable[[int], T]) -> T:
+    def retrying(self, what: str, attempt: Callable[[int], T]) -> T:
         """`attempt(n)` (n = 0, 1, ...) until it succeeds. Transient errors are retried with exponential
         backoff (0.05 s doubling to 2 s) for `retry_seconds`, then StorageUnavailable; a full disk is
         StorageFull, refused data StorageRejected, anything else StorageError, all at once. The first
@@ -823,7 +823,7 @@ class ArticleStore:
                 self._reader = engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             return self._reader.execute(stmt, params or {}).all()
 
-        return self._retrying("read", attempt)
+        return self.retrying("read", attempt)
 
     # -- reads ----------------------------------------------------------------------------------------
     def _held(self, key: Key) -> bool:
@@ -976,14 +976,14 @@ class ArticleStore:
             return attempt
 
         try:
-            return self._retrying(f"write {len(rows)} articles to", attempt_for(rows))
+            return self.retrying(f"write {len(rows)} articles to", attempt_for(rows))
         except StorageRejected:
             if len(rows) == 1:
                 raise
         written = Written()
         for row in rows:
             try:
-                one = self._retrying("write an article to", attempt_for([row]))
+                one = self.retrying("write an article to", attempt_for([row]))
             except StorageRejected as exc:
                 written.rejected[(row["site"], row["news_code"])] = str(exc)
                 continue

@@ -123,7 +123,7 @@ class StoriesPipeline(_Pipeline):
         None (counted, one WARNING line) when it fails: the articles stay without a story until healed."""
         def call():
             started = time.perf_counter()
-            found = self.store._retrying("assign stories in", lambda attempt: self.index.assign(articles))
+            found = self.store.retrying("assign stories in", lambda attempt: self.index.assign(articles))
             logger.debug("assigned stories to %d articles in %.1f ms", len(articles),
                          1000 * (time.perf_counter() - started))
             return found
@@ -145,7 +145,7 @@ class StoriesPipeline(_Pipeline):
         """Assign up to `limit` rows with ids in (after, upto] that have no story; the id to go on from, or
         None when there are no more (or the database fails: the next run goes on)."""
         def read():
-            return self.store._retrying("read articles without a story from", lambda attempt: next(
+            return self.store.retrying("read articles without a story from", lambda attempt: next(
                 story_inputs(self.store.engine, unassigned=True, after=after, upto=upto, chunk=limit), []))
 
         try:
